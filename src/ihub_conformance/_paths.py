@@ -1,0 +1,30 @@
+"""Where the contracts and seed data live, installed or in a checkout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+_CHECKOUT = _PACKAGE.parents[1]
+
+
+def _first_existing(*candidates: Path) -> Path:
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    return candidates[0]
+
+
+def contracts_dir() -> Path:
+    """The `contracts/` tree: the checkout's own first, so edits there count."""
+    return _first_existing(_CHECKOUT / "contracts", _PACKAGE / "_data" / "contracts")
+
+
+def seed_dir() -> Path:
+    """The default seed data for the reference Inter-Hub."""
+    return _first_existing(_CHECKOUT / "fixtures" / "seed", _PACKAGE / "_data" / "seed")
+
+
+def checkout_root() -> Path | None:
+    """The repository root when running from a checkout, else None."""
+    return _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else None

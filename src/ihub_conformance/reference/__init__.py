@@ -1,0 +1,1 @@
+"""The reference Inter-Hub: an embedded, contract-faithful /api/v2 server."""
