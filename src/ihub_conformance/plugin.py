@@ -5,3 +5,5 @@ projects (activity-core first) get the `ihub_reference` fixture for free.
 """
 
 from __future__ import annotations
+
+from ihub_conformance.reference.fixtures import ihub_reference  # noqa: F401

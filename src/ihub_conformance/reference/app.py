@@ -1,0 +1,352 @@
+"""The reference Inter-Hub as a Starlette app: /api/v2 routes and the State Hub /progress/.
+
+Behaviour follows the source document and contracts/v1/assumptions.yaml exactly;
+the paths, auth header, pagination names and limits are read from the register
+so an override applies to the hub and the suite alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ihub_conformance._paths import contracts_dir
+from ihub_conformance.assumptions import Assumptions, load_assumptions
+from ihub_conformance.errors import ConformanceError
+from ihub_conformance.reference import rules
+from ihub_conformance.reference.auth import (
+    Consumer,
+    KeyRing,
+    RateLimiter,
+    hash_key,
+    parse_auth_header,
+)
+from ihub_conformance.reference.faults import check_faults
+from ihub_conformance.reference.http import (
+    ApiError,
+    error_response,
+    json_response,
+    media_type,
+    parse_json_object,
+    read_body,
+)
+from ihub_conformance.reference.seed import load_seed
+from ihub_conformance.reference.store import Store
+
+DEFAULT_RATE_LIMIT = 100_000  # requests per consumer per window (ASM-11)
+DEFAULT_RATE_WINDOW = 60.0
+PROGRESS_DEFAULT_LIMIT = 20
+PROGRESS_MAX_LIMIT = 500
+
+Handler = Callable[[Request, Consumer | None], Awaitable[Response]]
+
+
+def openapi_path() -> Path:
+    return contracts_dir() / "v1" / "openapi.yaml"
+
+
+class _Hub:
+    """Route handlers sharing the store, the key ring, the limiter and the faults."""
+
+    def __init__(self, store: Store, ring: KeyRing, limiter: RateLimiter, asm: Assumptions,
+                 faults: frozenset[str], leak_key: str | None) -> None:
+        self.store = store
+        self.ring = ring
+        self.limiter = limiter
+        self.faults = faults
+        self.values = asm.values
+        self._leak_key = leak_key  # kept only when the progress_leaks_secret fault is on
+        self.auth_header = asm.get("auth.header")
+        self.auth_scheme = asm.get("auth.scheme") or ""
+        self.cap = None if "no_body_cap" in faults else int(asm.get("limits.max_body_bytes"))
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def error(self, exc: ApiError) -> Response:
+        errors = self.values["errors"]
+        return error_response(exc, envelope_key=errors["envelope_key"],
+                              field_key=errors["field_key"],
+                              field_null="error_field_null" in self.faults)
+
+    def endpoint(self, handler: Handler, *, auth: bool = True, is_list: bool = False
+                 ) -> Callable[[Request], Awaitable[Response]]:
+        async def run(request: Request) -> Response:
+            extra: dict[str, str] = {}
+            try:
+                consumer = None
+                if auth:
+                    consumer, extra = self._authenticate(request, is_list=is_list)
+                response = await handler(request, consumer)
+            except ApiError as exc:
+                exc.headers = {**extra, **exc.headers}
+                return self.error(exc)
+            response.headers.update(extra)
+            return response
+
+        return run
+
+    def _authenticate(self, request: Request, *, is_list: bool
+                      ) -> tuple[Consumer | None, dict[str, str]]:
+        key = parse_auth_header(request.headers.get(self.auth_header), self.auth_scheme)
+        consumer = self.ring.lookup(key) if key is not None else None
+        if consumer is None and key is not None and "accept_wrong_key" in self.faults:
+            consumer = next(iter(self.ring.bound()), None)
+        if consumer is None:
+            if is_list and "skip_auth_on_lists" in self.faults:
+                return None, {}
+            message = "missing or malformed API key" if key is None else "invalid API key"
+            headers = {"WWW-Authenticate": self.auth_scheme or "ApiKey"}
+            if key is not None and "echo_key" in self.faults:
+                message += f": {key}"
+            raise ApiError(401, message, self.auth_header, headers=headers)
+        state = self.limiter.hit(consumer.id)
+        headers: dict[str, str] = {}
+        if "no_rate_limit_headers" not in self.faults:
+            rate = self.values["rate_limit"]
+            headers = {rate["limit_header"]: str(state.limit),
+                       rate["remaining_header"]: str(state.remaining),
+                       rate["reset_header"]: str(state.reset)}
+        if "echo_key" in self.faults:
+            headers["X-Api-Key"] = key or ""
+        if not state.allowed:
+            raise ApiError(429, "rate limit exceeded", None,
+                           headers={**headers, "Retry-After": str(max(1, state.reset))})
+        return consumer, headers
+
+    def page(self, request: Request, fetch: Callable[[int, int], tuple[list[Any], int]]
+             ) -> Response:
+        pag = self.values["pagination"]
+        page, size = rules.page_params(
+            request.query_params, page_param=pag["page_param"], size_param=pag["size_param"],
+            default_size=int(pag["default_size"]), max_size=int(pag["max_size"]))
+        offset = (page - 1) * size
+        if "pagination_overlap" in self.faults and page > 1:
+            offset -= 1
+        rows, total = fetch(offset, size)
+        if "pagination_drops_last" in self.faults and rows and offset + len(rows) >= total:
+            rows = rows[:-1]
+        pages: int | str = math.ceil(total / size)
+        count: int | str = total
+        if "counts_as_strings" in self.faults:
+            pages, count = str(pages), str(count)
+        meta = {pag["page_param"]: page, pag["size_param"]: size, pag["total_key"]: count,
+                "totalPages": pages}
+        return json_response({pag["data_key"]: rows, pag["meta_key"]: meta})
+
+    async def json_body(self, request: Request) -> dict[str, Any]:
+        if media_type(request) != "application/json":
+            raise ApiError(415, "request body must be application/json", "Content-Type")
+        body = await read_body(request, self.cap)
+        return parse_json_object(body)
+
+    def created(self, resource: dict[str, Any]) -> Response:
+        return json_response(resource, 200 if "created_200" in self.faults else 201)
+
+    def widget_id_param(self, request: Request) -> str:
+        widget_id = request.path_params["id"]
+        if not rules.is_uuid(widget_id):
+            raise ApiError(400, "id must be a UUID", "id")
+        widget_id = widget_id.lower()
+        if not self.store.widget_exists(widget_id):
+            raise ApiError(404, f"widget {widget_id} does not exist", "id")
+        return widget_id
+
+    # -- widgets ----------------------------------------------------------------------------
+
+    async def list_widgets(self, request: Request, consumer: Consumer | None) -> Response:
+        return self.page(request, self.store.list_widgets)
+
+    async def create_widget(self, request: Request, consumer: Consumer | None) -> Response:
+        try:
+            body = await self.json_body(request)
+        except ApiError as exc:
+            if exc.status == 400 and exc.field is None and "bad_json_500" in self.faults:
+                return self.error(ApiError(500, "internal error"))
+            raise
+        fields = rules.widget_fields(body, self.store, self.faults)
+        widget = self.store.create_widget(
+            fields, with_version="no_widget_version" not in self.faults)
+        return self.created(widget)
+
+    async def get_widget(self, request: Request, consumer: Consumer | None) -> Response:
+        return json_response(self.store.get_widget(self.widget_id_param(request)))
+
+    async def list_versions(self, request: Request, consumer: Consumer | None) -> Response:
+        widget_id = self.widget_id_param(request)
+        return self.page(request, lambda o, n: self.store.list_versions(widget_id, o, n))
+
+    # -- interaction events -----------------------------------------------------------------
+
+    async def list_events(self, request: Request, consumer: Consumer | None) -> Response:
+        query = request.query_params
+        widget_id = query.get("widgetId")
+        if widget_id is not None and not rules.is_uuid(widget_id):
+            raise ApiError(400, "widgetId must be a UUID", "widgetId")
+        if "ignore_widget_id_filter" in self.faults:
+            widget_id = None
+        event_type = None if "ignore_event_type_filter" in self.faults else query.get("eventType")
+        return self.page(request, lambda o, n: self.store.list_events(
+            o, n, widget_id=widget_id.lower() if widget_id else None, event_type=event_type))
+
+    async def create_event(self, request: Request, consumer: Consumer | None) -> Response:
+        assert consumer is not None
+        if "accept_form_metadata" in self.faults and media_type(request) in (
+            "application/x-www-form-urlencoded", "multipart/form-data"
+        ):
+            body = _form_body(await read_body(request, self.cap))
+        else:
+            try:
+                body = await self.json_body(request)
+            except ApiError as exc:
+                if exc.status == 400 and exc.field is None and "bad_json_500" in self.faults:
+                    return self.error(ApiError(500, "internal error"))
+                raise
+        fields = rules.event_fields(body, self.faults)
+        refusal = rules.event_references(fields, self.store, consumer.manifest_id, self.faults)
+        if refusal is not None:
+            if refusal.field == "eventType" and "store_rejected_event" in self.faults:
+                self.store.create_event(fields)
+            raise refusal
+        return self.created(self.store.create_event(fields))
+
+    # -- registries, hubs, manifest, consumer -----------------------------------------------
+
+    def registry(self, table: str) -> Handler:
+        async def handler(request: Request, consumer: Consumer | None) -> Response:
+            return self.page(request, lambda o, n: self.store.list_registry(table, o, n))
+
+        return handler
+
+    async def list_hubs(self, request: Request, consumer: Consumer | None) -> Response:
+        return self.page(request, self.store.list_hubs)
+
+    async def manifest(self, request: Request, consumer: Consumer | None) -> Response:
+        slug = request.path_params["slug"]
+        manifest = self.store.active_manifest(slug)
+        if manifest is None:
+            raise ApiError(404, f"hub {slug!r} has no active manifest", "slug")
+        return json_response({k: v for k, v in manifest.items() if k != "id"})
+
+    async def consumer(self, request: Request, consumer: Consumer | None) -> Response:
+        assert consumer is not None
+        return json_response(consumer.as_resource())
+
+    # -- unauthenticated: OpenAPI document, State Hub progress ------------------------------
+
+    async def openapi(self, request: Request, consumer: Consumer | None) -> Response:
+        path = openapi_path()
+        try:
+            content = path.read_bytes()
+        except OSError:
+            raise ApiError(404, "the OpenAPI document is not available", None) from None
+        return Response(content, media_type="application/yaml")
+
+    async def progress(self, request: Request, consumer: Consumer | None) -> Response:
+        query = request.query_params
+        limit = PROGRESS_DEFAULT_LIMIT
+        raw = query.get("limit")
+        if raw is not None:
+            if (not raw.isascii() or not raw.isdigit() or len(raw) > 6
+                    or not 1 <= int(raw) <= PROGRESS_MAX_LIMIT):
+                raise ApiError(400, f"limit must be an integer 1..{PROGRESS_MAX_LIMIT}", "limit")
+            limit = int(raw)
+        if "progress_ignores_limit" in self.faults:
+            limit = 1_000_000
+        rows = self.store.list_progress(query.get("event_type"), limit,
+                                        newest_first="progress_oldest_first" not in self.faults)
+        if self._leak_key is not None:
+            for row in rows:
+                row["detail"] = dict(row["detail"], request_headers={
+                    self.auth_header: f"{self.auth_scheme} {self._leak_key}".strip()})
+        return json_response(rows)
+
+
+def _form_body(raw: bytes) -> dict[str, Any]:
+    """Form fields as a dict; a metadata field holding JSON is decoded (fault only)."""
+    fields: dict[str, Any] = dict(parse_qsl(raw.decode("utf-8", "replace")))
+    if "metadata" in fields:
+        with contextlib.suppress(orjson.JSONDecodeError):
+            fields["metadata"] = orjson.loads(fields["metadata"])
+    return fields
+
+
+def create_app(
+    *,
+    db: str | None = None,
+    seed: str | Path | Mapping[str, Any] | None = None,
+    keys: Mapping[str, str] | None = None,
+    faults: frozenset[str] | set[str] | tuple[str, ...] = frozenset(),
+    rate_limit: int = DEFAULT_RATE_LIMIT,
+    rate_window: float = DEFAULT_RATE_WINDOW,
+    assumptions: Assumptions | None = None,
+) -> Starlette:
+    """Build a seeded reference hub. ``keys`` maps consumer name -> key; a consumer
+    without one gets a random key nobody knows (it cannot authenticate)."""
+    chosen = check_faults(faults)
+    asm = assumptions or load_assumptions()
+    data = load_seed(seed)
+    keys = dict(keys or {})
+    for consumer in data["consumers"]:
+        keys.setdefault(consumer["name"], secrets.token_urlsafe(32))
+    if any(not isinstance(k, str) or not k.strip() or k != k.strip() for k in keys.values()):
+        raise ConformanceError("API keys must be non-empty and carry no surrounding whitespace")
+    if len(set(keys.values())) != len(keys):
+        raise ConformanceError("two API consumers were given the same key")
+    store = Store(db or ":memory:")
+    store.load_seed(data, {name: hash_key(key) for name, key in keys.items()})
+    ring = KeyRing(store.consumers())
+    bound = next((c["name"] for c in data["consumers"] if c["manifest"]), None)
+    leak = keys.get(bound) if bound and "progress_leaks_secret" in chosen else None
+    hub = _Hub(store, ring, RateLimiter(rate_limit, rate_window), asm, chosen, leak)
+    paths = asm.values["paths"]
+    ep = hub.endpoint
+    routes = [
+        Route(paths["widgets"], ep(hub.list_widgets, is_list=True), methods=["GET"]),
+        Route(paths["widgets"], ep(hub.create_widget), methods=["POST"]),
+        Route(paths["widget_versions"], ep(hub.list_versions, is_list=True), methods=["GET"]),
+        Route(paths["widget"], ep(hub.get_widget), methods=["GET"]),
+        Route(paths["interaction_events"], ep(hub.list_events, is_list=True), methods=["GET"]),
+        Route(paths["interaction_events"], ep(hub.create_event), methods=["POST"]),
+        Route(paths["event_types"], ep(hub.registry("event_types"), is_list=True),
+              methods=["GET"]),
+        Route(paths["widget_types"], ep(hub.registry("widget_types"), is_list=True),
+              methods=["GET"]),
+        Route(paths["policy_scopes"], ep(hub.registry("policy_scopes"), is_list=True),
+              methods=["GET"]),
+        Route(paths["hubs"], ep(hub.list_hubs, is_list=True), methods=["GET"]),
+        Route(paths["manifest"], ep(hub.manifest), methods=["GET"]),
+        Route(paths["consumer"], ep(hub.consumer), methods=["GET"]),
+        Route(paths["openapi"], ep(hub.openapi, auth=False), methods=["GET"]),
+        Route(asm.values["state_hub"]["path"], ep(hub.progress, auth=False), methods=["GET"]),
+    ]
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        status = exc.status_code
+        message = "no such route" if status == 404 else (exc.detail or "error")
+        if status == 405:
+            message = f"method {request.method} not allowed"
+        return hub.error(ApiError(status, message, None, headers=dict(exc.headers or {})))
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        # Reached only by a bug; keep the envelope and never echo request data.
+        return hub.error(ApiError(500, "internal error"))
+
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error,
+                                                       Exception: server_error})
+    app.router.redirect_slashes = False
+    app.state.store = store
+    app.state.faults = chosen
+    return app

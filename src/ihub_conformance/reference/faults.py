@@ -1,0 +1,209 @@
+"""Fault switches: deliberate contract violations for mutation testing the suite.
+
+Each fault is off by default and enabled per app instance
+(``create_app(faults=...)``, ``ihub-conformance serve --fault NAME``). A fault
+makes one observable violation of the contract; the conformance suite must
+notice every one of them ("kill the mutant"). ``requirement_ids`` names the
+requirements (contracts/v1/requirements.yaml) whose checks should fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ihub_conformance.errors import ConformanceError
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    description: str
+    requirement_ids: tuple[str, ...]
+
+
+FAULTS: dict[str, Fault] = {
+    "accept_undeclared_event_type": Fault(
+        "accept_undeclared_event_type",
+        "a manifest-bound consumer may post event types its manifest does not declare",
+        ("EVT-10", "GATE-06"),
+    ),
+    "accept_unregistered_event_type": Fault(
+        "accept_unregistered_event_type",
+        "event types missing from event_type_registry are accepted (seen with the unbound "
+        "consumer; the manifest check still refuses them for the bound one)",
+        ("EVT-09",),
+    ),
+    "honour_client_occurred_at": Fault(
+        "honour_client_occurred_at",
+        "a client-sent occurredAt is stored instead of the server time",
+        ("EVT-11",),
+    ),
+    "actor_type_user": Fault(
+        "actor_type_user",
+        "interaction events are stored with actorType 'user'",
+        ("EVT-12",),
+    ),
+    "drop_view_context_ref": Fault(
+        "drop_view_context_ref",
+        "viewContext is not persisted: viewContextRef is null",
+        ("EVT-07",),
+    ),
+    "default_scope_public": Fault(
+        "default_scope_public",
+        "a widget created without policyScope gets 'public' instead of 'internal'",
+        ("WID-05",),
+    ),
+    "accept_invalid_status": Fault(
+        "accept_invalid_status",
+        "any widget status string is accepted",
+        ("WID-06",),
+    ),
+    "accept_unknown_widget_type": Fault(
+        "accept_unknown_widget_type",
+        "widgetType is not validated against the registry",
+        ("WID-07",),
+    ),
+    "accept_unknown_policy_scope": Fault(
+        "accept_unknown_policy_scope",
+        "policyScope is not validated against the registry",
+        ("WID-08",),
+    ),
+    "ignore_widget_id_filter": Fault(
+        "ignore_widget_id_filter",
+        "the interaction-events widgetId filter is ignored",
+        ("EVT-03",),
+    ),
+    "ignore_event_type_filter": Fault(
+        "ignore_event_type_filter",
+        "the interaction-events eventType filter is ignored",
+        ("EVT-04",),
+    ),
+    "pagination_overlap": Fault(
+        "pagination_overlap",
+        "every page after the first repeats the last row of the previous page",
+        ("WID-02", "EVT-02"),
+    ),
+    "pagination_drops_last": Fault(
+        "pagination_drops_last",
+        "the last row of every list is never returned",
+        ("WID-02", "EVT-02"),
+    ),
+    "counts_as_strings": Fault(
+        "counts_as_strings",
+        "pagination counts are JSON strings (the COUNT(*) decoding bug of gate 1)",
+        ("WID-02", "EVT-02", "GATE-01"),
+    ),
+    "skip_auth_on_lists": Fault(
+        "skip_auth_on_lists",
+        "GET lists answer without a key",
+        ("WID-01", "EVT-01"),
+    ),
+    "accept_wrong_key": Fault(
+        "accept_wrong_key",
+        "any non-empty key authenticates (as the bound consumer)",
+        ("WID-01", "EVT-01"),
+    ),
+    "echo_key": Fault(
+        "echo_key",
+        "the presented key is echoed in an X-Api-Key response header and in 401 messages",
+        ("WID-01", "EVT-01", "SEC-01"),
+    ),
+    "bad_json_500": Fault(
+        "bad_json_500",
+        "a malformed JSON body is answered 500 instead of 400",
+        ("WID-03", "EVT-08"),
+    ),
+    "no_widget_version": Fault(
+        "no_widget_version",
+        "widget creation makes no initial WidgetVersion",
+        ("WID-09",),
+    ),
+    "drop_observed_at": Fault(
+        "drop_observed_at",
+        "metadata.attributes.observed_at is dropped when an event is stored",
+        ("ACS-01",),
+    ),
+    "accept_non_object_metadata": Fault(
+        "accept_non_object_metadata",
+        "metadata that is not a JSON object is accepted",
+        ("EVT-08",),
+    ),
+    "store_rejected_event": Fault(
+        "store_rejected_event",
+        "an event refused 422 for its event type is stored anyway (half-written)",
+        ("EVT-09", "EVT-10"),
+    ),
+    "accept_missing_widget_name": Fault(
+        "accept_missing_widget_name",
+        "a widget without a name (or an empty one) is accepted",
+        ("WID-03",),
+    ),
+    "no_rate_limit_headers": Fault(
+        "no_rate_limit_headers",
+        "X-RateLimit-* headers are missing",
+        ("GATE-01",),
+    ),
+    "accept_missing_widget_id": Fault(
+        "accept_missing_widget_id",
+        "an interaction event without widgetId is accepted",
+        ("EVT-05",),
+    ),
+    "accept_form_metadata": Fault(
+        "accept_form_metadata",
+        "form-encoded POST bodies are accepted instead of 415",
+        ("EVT-08",),
+    ),
+    "progress_leaks_secret": Fault(
+        "progress_leaks_secret",
+        "State Hub progress detail carries the consumer key in a request header copy",
+        ("ACS-08", "FBK-02"),
+    ),
+    # Beyond the required list: other plausible regressions.
+    "accept_unknown_widget": Fault(
+        "accept_unknown_widget",
+        "an interaction event naming a widget that does not exist is accepted",
+        ("EVT-05",),
+    ),
+    "accept_unknown_hub": Fault(
+        "accept_unknown_hub",
+        "a widget naming a hub that does not exist is accepted",
+        ("WID-03",),
+    ),
+    "created_200": Fault(
+        "created_200",
+        "POST answers 200 instead of 201",
+        ("WID-03", "EVT-05"),
+    ),
+    "no_body_cap": Fault(
+        "no_body_cap",
+        "bodies over 65536 bytes are accepted instead of 413",
+        ("WID-03", "EVT-08"),
+    ),
+    "error_field_null": Fault(
+        "error_field_null",
+        "error bodies never name the offending field",
+        ("WID-03", "EVT-05"),
+    ),
+    "progress_oldest_first": Fault(
+        "progress_oldest_first",
+        "GET /progress/ answers oldest first",
+        ("FBK-02",),
+    ),
+    "progress_ignores_limit": Fault(
+        "progress_ignores_limit",
+        "GET /progress/ ignores limit",
+        ("FBK-02",),
+    ),
+}
+
+
+def check_faults(names: Iterable[str]) -> frozenset[str]:
+    """The set of fault names, refusing any that is not in FAULTS."""
+    chosen = frozenset(names)
+    unknown = sorted(chosen - FAULTS.keys())
+    if unknown:
+        raise ConformanceError(
+            f"--fault: unknown fault {', '.join(unknown)} (known: {', '.join(sorted(FAULTS))})"
+        )
+    return chosen

@@ -1,0 +1,28 @@
+"""The `ihub_reference` pytest fixture, exported by the ihub_conformance pytest plugin.
+
+Any project with ihub-conformance installed (activity-core first) can write::
+
+    def test_posts_evidence(ihub_reference):
+        with ihub_reference.client() as http:      # Authorization: Bearer <key> already set
+            r = http.post("/api/v2/interaction-events", json={...})
+            assert r.status_code == 201
+
+One hub per test session (seeded from fixtures/seed/ops-hub.yaml, in-memory
+SQLite); tests share its data, so filter by the ids your test created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from ihub_conformance.reference.server import RunningHub, running_reference_hub
+
+
+@pytest.fixture(scope="session")
+def ihub_reference() -> Iterator[RunningHub]:
+    """A running reference Inter-Hub: ``base_url``, ``key`` (manifest-bound consumer
+    activity-core), ``unbound_key`` (ops-console) and ``client()`` (an authed httpx.Client)."""
+    with running_reference_hub() as hub:
+        yield hub

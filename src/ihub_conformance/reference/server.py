@@ -1,0 +1,158 @@
+"""Running the reference hub: uvicorn on a loopback port in a background thread.
+
+uvicorn's own access log is off: it prints query strings, which may carry
+secrets. The optional access log here prints method, path and status only.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import httpx
+import uvicorn
+
+from ihub_conformance.assumptions import load_assumptions
+from ihub_conformance.errors import ConformanceError, InputError
+from ihub_conformance.reference.app import DEFAULT_RATE_LIMIT, create_app
+from ihub_conformance.reference.seed import load_seed
+
+KEY_ENV = "OPS_HUB_KEY"
+UNBOUND_KEY_ENV = "IHUB_UNBOUND_KEY"
+START_TIMEOUT = 15.0
+STOP_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class RunningHub:
+    """A started hub. ``key`` authenticates the manifest-bound consumer (activity-core),
+    ``unbound_key`` the consumer bound to no manifest (ops-console)."""
+
+    base_url: str
+    key: str = field(repr=False)
+    unbound_key: str = field(repr=False)
+    db_path: str | None = None
+    faults: frozenset[str] = frozenset()
+
+    def client(self, *, key: str | None = None, timeout: float = 10.0) -> httpx.Client:
+        """An httpx client for this hub with the auth header of the assumption register."""
+        headers = load_assumptions().auth_headers(key or self.key)
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
+
+    @property
+    def openapi_url(self) -> str:
+        return self.base_url + load_assumptions().path("openapi")
+
+
+def consumer_keys(seed: Mapping[str, Any], key: str, unbound_key: str) -> dict[str, str]:
+    """Keys per seeded consumer: by the env variable it names, else by its role."""
+    keys: dict[str, str] = {}
+    for consumer in seed["consumers"]:
+        env = consumer.get("key_env")
+        role_key = key if consumer["manifest"] else unbound_key
+        if env == KEY_ENV:
+            chosen = key
+        elif env == UNBOUND_KEY_ENV:
+            chosen = unbound_key
+        elif env is None and role_key not in keys.values():
+            chosen = role_key
+        else:
+            chosen = os.environ.get(env or "") or secrets.token_urlsafe(32)
+        keys[consumer["name"]] = chosen
+    return keys
+
+
+class _AccessLog:
+    """ASGI middleware: one line per request, path only (never the query or headers)."""
+
+    def __init__(self, app: Any, stream: TextIO) -> None:
+        self.app = app
+        self.stream = stream
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = [0]
+
+        async def capture(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        print(f"{scope['method']} {scope['path']} {status[0]}", file=self.stream, flush=True)
+
+
+@contextmanager
+def running_reference_hub(
+    *,
+    key: str | None = None,
+    unbound_key: str | None = None,
+    seed: str | Path | Mapping[str, Any] | None = None,
+    db: str | None = None,
+    faults: frozenset[str] | set[str] | tuple[str, ...] = frozenset(),
+    host: str = "127.0.0.1",
+    port: int = 0,
+    rate_limit: int = DEFAULT_RATE_LIMIT,
+    access_log: TextIO | None = None,
+) -> Iterator[RunningHub]:
+    """Start a seeded reference hub for the duration of the ``with`` block.
+
+    Keys: as given, else $OPS_HUB_KEY / $IHUB_UNBOUND_KEY, else freshly generated.
+    """
+    key = key or os.environ.get(KEY_ENV) or secrets.token_urlsafe(32)
+    unbound_key = unbound_key or os.environ.get(UNBOUND_KEY_ENV) or secrets.token_urlsafe(32)
+    if key == unbound_key:
+        raise ConformanceError(f"{KEY_ENV} and {UNBOUND_KEY_ENV} must differ")
+    keys = consumer_keys(load_seed(seed), key, unbound_key)
+    try:
+        app: Any = create_app(db=db, seed=seed, keys=keys, faults=frozenset(faults),
+                              rate_limit=rate_limit)
+    except sqlite3.Error as exc:
+        raise InputError(str(db), f"cannot open the database: {exc}", field="--db") from None
+    if access_log is not None:
+        app = _AccessLog(app, access_log)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                            lifespan="off", server_header=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=_run_quietly, args=(server,), name="ihub-reference",
+                              daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            thread.join(STOP_TIMEOUT)
+            raise ConformanceError(f"the reference hub could not listen on {host}:{port}")
+        time.sleep(0.01)
+    bound_port = server.servers[0].sockets[0].getsockname()[1]
+    shown_host = f"[{host}]" if ":" in host else host
+    try:
+        yield RunningHub(base_url=f"http://{shown_host}:{bound_port}", key=key,
+                         unbound_key=unbound_key,
+                         db_path=None if db in (None, ":memory:") else str(db),
+                         faults=frozenset(faults))
+    finally:
+        server.should_exit = True
+        thread.join(STOP_TIMEOUT)
+
+
+def _run_quietly(server: uvicorn.Server) -> None:
+    # A failed bind makes uvicorn call sys.exit(1); in a thread that must not print a
+    # traceback - the starter notices the dead thread and reports one line.
+    try:
+        server.run()
+    except SystemExit:
+        pass
+    except OSError as exc:
+        print(f"ihub-conformance: reference hub: {exc}", file=sys.stderr)
