@@ -237,7 +237,7 @@ class _Hub:
         manifest = self.store.active_manifest(slug)
         if manifest is None:
             raise ApiError(404, f"hub {slug!r} has no active manifest", "slug")
-        return json_response({k: v for k, v in manifest.items() if k != "id"})
+        return json_response(manifest)
 
     async def consumer(self, request: Request, consumer: Consumer | None) -> Response:
         assert consumer is not None

@@ -25,21 +25,23 @@ def is_uuid(value: Any) -> bool:
         return False
 
 
-def _required_text(body: Mapping[str, Any], field: str, *, allow_empty: bool = False) -> str:
+def _required_text(body: Mapping[str, Any], field: str) -> str:
+    """A required string with at least one non-blank character (NonEmptyString)."""
     if field not in body or body[field] is None:
         raise ApiError(400, f"{field} is required", field)
     value = body[field]
     if not isinstance(value, str):
         raise ApiError(400, f"{field} must be a string", field)
-    if not value and not allow_empty:
-        raise ApiError(400, f"{field} must not be empty", field)
+    if not value.strip():
+        raise ApiError(400, f"{field} must not be blank", field)
     return value
 
 
 def _optional_text(body: Mapping[str, Any], field: str) -> str | None:
+    """An optional string or null; an empty string is refused (NullableString)."""
     value = body.get(field)
-    if value is not None and not isinstance(value, str):
-        raise ApiError(400, f"{field} must be a string or null", field)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ApiError(400, f"{field} must be a non-empty string or null", field)
     return value
 
 
@@ -54,8 +56,8 @@ def widget_fields(body: Mapping[str, Any], store: Store, faults: frozenset[str]
                   ) -> dict[str, Any]:
     """The stored fields of a widget create request, or an ApiError."""
     hub_id = _uuid_field(body, "hubId")
-    if "accept_missing_widget_name" in faults:
-        name = _optional_text(body, "name")
+    if "accept_missing_widget_name" in faults and body.get("name") in (None, ""):
+        name = body.get("name")
     else:
         name = _required_text(body, "name")
     widget_type = _required_text(body, "widgetType")

@@ -202,8 +202,11 @@ def _progress(c: _Checker, row: dict[str, Any], i: int) -> dict[str, Any]:
         created = normalize_timestamp(created)
     except (TypeError, ValueError):
         raise c.fail(f"{where}.created_at", "must be an RFC 3339 timestamp with zone") from None
+    progress_id = row.get("id")
+    if not isinstance(progress_id, int) or isinstance(progress_id, bool) or progress_id < 1:
+        raise c.fail(f"{where}.id", "must be a positive integer")
     return {
-        "id": c.uid(row, where, "id"), "event_type": c.text(row, where, "event_type"),
+        "id": progress_id, "event_type": c.text(row, where, "event_type"),
         "idempotency_key": c.text(row, where, "idempotency_key", optional=True),
         "activity_core_run_id": c.text(row, where, "activity_core_run_id", optional=True),
         "context_key": c.text(row, where, "context_key", optional=True),

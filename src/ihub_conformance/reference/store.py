@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS interaction_events (id TEXT PRIMARY KEY, widget_id TE
 CREATE INDEX IF NOT EXISTS events_order ON interaction_events (created_at, id);
 CREATE INDEX IF NOT EXISTS events_widget ON interaction_events (widget_id, created_at, id);
 CREATE INDEX IF NOT EXISTS events_type ON interaction_events (event_type, created_at, id);
-CREATE TABLE IF NOT EXISTS progress (id TEXT PRIMARY KEY, event_type TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS progress (id INTEGER PRIMARY KEY, event_type TEXT NOT NULL,
     idempotency_key TEXT, activity_core_run_id TEXT, context_key TEXT, detail TEXT NOT NULL,
     created_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS progress_order ON progress (created_at, id);
@@ -238,10 +238,14 @@ class Store:
 
     def active_manifest(self, hub_slug: str) -> dict[str, Any] | None:
         row = self._one(
-            "SELECT m.body FROM manifests m JOIN hubs h ON h.id = m.hub_id "
-            "WHERE h.slug = ? AND m.status = 'active' ORDER BY m.created_at DESC, m.id LIMIT 1",
-            (hub_slug,))
-        return orjson.loads(row["body"]) if row else None
+            "SELECT m.body, m.hub_id, m.created_at FROM manifests m JOIN hubs h "
+            "ON h.id = m.hub_id WHERE h.slug = ? AND m.status = 'active' "
+            "ORDER BY m.created_at DESC, m.id LIMIT 1", (hub_slug,))
+        if row is None:
+            return None
+        body = orjson.loads(row["body"])
+        return {"id": body.pop("id"), "hubId": row["hub_id"], **body,
+                "createdAt": row["created_at"]}
 
     def manifest_event_types(self, manifest_id: str) -> set[str] | None:
         """The event types of the consumer's manifest when it is active, else None."""
