@@ -1,0 +1,158 @@
+"""The validation engine: reasons, pointers, domain rules, caching."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from ihub_conformance.errors import ConformanceError
+from ihub_conformance.validation import Violation, validator_for, violations
+
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
+
+
+def _load(kind: str, name: str, version: str = "v1"):
+    return json.loads((CORPUS / version / kind / "valid" / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def event():
+    return _load("event", "endpoint-verified-entity.json")
+
+
+def _at(found: list[Violation], pointer: str) -> list[str]:
+    return [v.reason for v in found if v.pointer == pointer]
+
+
+def test_valid_event_has_no_violations(event):
+    validator = validator_for("event")
+    assert validator.violations(event) == []
+    assert validator.is_valid(event)
+
+
+def test_validators_are_cached():
+    assert validator_for("event") is validator_for("event", "v1")
+    assert validator_for("event", "v0") is not validator_for("event", "v1")
+
+
+def test_unknown_kind_is_a_conformance_error():
+    with pytest.raises(ConformanceError, match="unknown document kind 'nope'"):
+        validator_for("nope")
+
+
+def test_early_event_type_names_the_live_replacement(event):
+    event["eventType"] = "ops-service-observed"
+    reasons = _at(violations("event", event), "/eventType")
+    assert reasons == [
+        "early-proposal event type 'ops-service-observed'; use 'ops-service-discovered'"
+    ]
+
+
+def test_deferred_access_path_stays_on_fallback(event):
+    event["eventType"] = "ops-access-path-checked"
+    (reason,) = _at(violations("event", event), "/eventType")
+    assert "deferred" in reason and "State Hub fallback" in reason
+
+
+def test_idempotency_key_mismatch_names_the_expected_key(event):
+    event["metadata"]["idempotency_key"] = "run-20260627-0001:railiance/inter-hub"
+    (reason,) = _at(violations("event", event), "/metadata/idempotency_key")
+    assert "mismatch" in reason
+    assert "'run-20260627-0001:railiance/inter-hub:ops-endpoint-verified'" in reason
+    assert not validator_for("event").is_valid(event)
+
+
+def test_missing_field_points_at_the_field(event):
+    del event["metadata"]["attributes"]["observed_at"]
+    assert _at(violations("event", event), "/metadata/attributes/observed_at") == [
+        "missing required field 'observed_at'"
+    ]
+
+
+def test_server_set_fields_are_rejected(event):
+    event["occurredAt"] = "2026-06-27T10:00:00Z"
+    event["actorType"] = "api"
+    found = violations("event", event)
+    assert "server-set" in _at(found, "/occurredAt")[0]
+    assert "server-set" in _at(found, "/actorType")[0]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Bearer abc.def.ghi",
+        "https://hub.example/api?token=abc",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.sig",
+        "-----BEGIN RSA PRIVATE KEY-----",
+        "AKIAIOSFODNN7EXAMPLE",
+        "password=hunter2",
+    ],
+)
+def test_secret_values_are_rejected_without_echoing_them(event, value):
+    event["metadata"]["attributes"]["note"] = value
+    found = violations("event", event)
+    reasons = _at(found, "/metadata/attributes/note")
+    assert reasons and all(reason.startswith("secret-like material") for reason in reasons)
+    assert value not in " ".join(str(v) for v in found)
+
+
+@pytest.mark.parametrize("name", ["headers", "response_body", "Authorization", "api_key", "cookie"])
+def test_secret_field_names_are_rejected(event, name):
+    event["metadata"]["attributes"]["nested"] = {name: "x"}
+    (reason,) = _at(violations("event", event), f"/metadata/attributes/nested/{name}")
+    assert "forbidden field name" in reason
+
+
+def test_v0_accepts_its_own_names_and_v1_does_not(event):
+    early = copy.deepcopy(event)
+    early["eventType"] = "ops-service-observed"
+    early["metadata"]["idempotency_key"] = (
+        "run-20260627-0001:railiance/inter-hub:ops-service-observed"
+    )
+    assert validator_for("event", "v0").is_valid(early)
+    assert not validator_for("event", "v1").is_valid(early)
+
+
+def test_wrapped_mapping_pointers_include_the_wrapper():
+    doc = {"widget_mapping": _load("mapping", "full-ops-hub.json")}
+    assert violations("mapping", doc) == []
+    doc["widget_mapping"]["mappings"][0]["policyScope"] = "ops-evidence"
+    (violation,) = violations("mapping", doc)
+    assert violation.pointer == "/widget_mapping/mappings/0/policyScope"
+    assert "not seeded" in violation.reason and "ops-production" in violation.reason
+
+
+def test_resource_kinds_validate_responses():
+    widget = {
+        "id": "00000000-0000-4000-8000-000000000101",
+        "hubId": "00000000-0000-4000-8000-000000000001",
+        "name": "Railiance service catalog",
+        "widgetType": "ops-service-catalog",
+        "capabilityRef": None,
+        "viewContext": None,
+        "policyScope": "internal",
+        "status": "active",
+        "adapterSpecId": None,
+        "createdAt": "2026-06-27T10:00:00Z",
+        "updatedAt": "2026-06-27T10:00:00Z",
+        "extra": "resources may carry more",
+    }
+    assert validator_for("widget-resource").violations(widget) == []
+    widget["status"] = "archived"
+    assert _at(validator_for("widget-resource").violations(widget), "/status")
+    event = {
+        "id": "00000000-0000-4000-8000-000000000201",
+        "widgetId": "00000000-0000-4000-8000-000000000105",
+        "eventType": "ops-endpoint-verified",
+        "viewContextRef": None,
+        "metadata": {},
+        "occurredAt": "2026-06-27T10:00:00Z",
+        "actorType": "api",
+        "createdAt": "2026-06-27T10:00:00Z",
+    }
+    assert validator_for("event-resource").is_valid(event)
+    event["actorType"] = "user"
+    assert _at(validator_for("event-resource").violations(event), "/actorType")
