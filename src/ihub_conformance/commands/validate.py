@@ -1,0 +1,153 @@
+"""`ihub-conformance validate KIND FILE`: check one document against a contract version."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import yaml
+
+from ihub_conformance.contracts import DEFAULT_VERSION, load_contract
+from ihub_conformance.errors import EXIT_FINDINGS, EXIT_OK, ConformanceError, InputError
+from ihub_conformance.validation import Violation, validator_for
+
+HELP = "Validate a widget mapping, interaction event, manifest, widget or progress list."
+
+# CLI kind -> engine kind; `events` (JSON Lines streams) is handled by event_stream.
+KINDS = {
+    "mapping": "mapping",
+    "event": "event",
+    "manifest": "manifest",
+    "widget": "widget",
+    "progress": "progress",
+}
+STREAM_KIND = "events"
+STDIN = "-"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "kind",
+        choices=[*KINDS, STREAM_KIND],
+        help="document kind: mapping (OPS_HUB_WIDGET_MAPPING), event (interaction-event "
+        "payload), manifest, widget, progress (State Hub list), events (JSON Lines stream)",
+    )
+    parser.add_argument("file", help="JSON or YAML file; '-' reads standard input")
+    parser.add_argument(
+        "--contract",
+        default=DEFAULT_VERSION,
+        metavar="VERSION",
+        help=f"contract version (v0, v1; default {DEFAULT_VERSION})",
+    )
+    parser.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default="text",
+        help="output format (default text)",
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.kind == STREAM_KIND:
+        return _run_stream(args)
+    contract = load_contract(args.contract)  # unknown versions fail here, exit 2
+    source = "<stdin>" if args.file == STDIN else args.file
+    document = load_document(args.file)
+    found = validator_for(KINDS[args.kind], contract.version).violations(document)
+    if args.format == "json":
+        print(json.dumps(_as_json(source, args.kind, contract.version, found), indent=2))
+    else:
+        _print_text(source, args.kind, contract.version, found)
+    return EXIT_FINDINGS if found else EXIT_OK
+
+
+def _run_stream(args: argparse.Namespace) -> int:
+    try:
+        from ihub_conformance.event_stream import run_cli
+    except ModuleNotFoundError as exc:
+        if exc.name != "ihub_conformance.event_stream":
+            raise
+        raise ConformanceError(
+            "validate events: the event-stream validator (ihub_conformance.event_stream) "
+            "is not available in this build"
+        ) from None
+    return int(run_cli(args))
+
+
+def _as_json(source: str, kind: str, version: str, found: list[Violation]) -> dict[str, Any]:
+    return {
+        "file": source,
+        "kind": kind,
+        "contract": version,
+        "valid": not found,
+        "violations": [{"pointer": v.pointer, "reason": v.reason} for v in found],
+    }
+
+
+def _print_text(source: str, kind: str, version: str, found: list[Violation]) -> None:
+    for violation in found:
+        print(f"{source}: {violation.pointer or '/'}: {violation.reason}")
+    if found:
+        noun = "violation" if len(found) == 1 else "violations"
+        print(f"{source}: invalid {kind}: {len(found)} {noun} (contract {version})")
+    else:
+        print(f"{source}: valid {kind} (contract {version})")
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """YAML without implicit timestamps: a date stays the string the author wrote."""
+
+
+_PlainLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_document(path: str) -> Any:
+    """Read a JSON or YAML document from a file or stdin ('-'); InputError when unreadable."""
+    source = "<stdin>" if path == STDIN else path
+    try:
+        if path == STDIN:
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+    except UnicodeDecodeError:
+        raise InputError(source, "not valid JSON/YAML: not UTF-8 text") from None
+    except OSError as exc:
+        raise InputError(source, f"cannot read: {exc.strerror or exc}") from None
+    return parse_document(text, source)
+
+
+def parse_document(text: str, source: str) -> Any:
+    """Parse JSON (when it looks like JSON) or YAML into plain JSON values."""
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if not stripped:
+        raise InputError(source, "not valid JSON/YAML: empty document")
+    if stripped[0] in "{[":
+        try:
+            return json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                source, f"not valid JSON/YAML: line {exc.lineno} column {exc.colno}: {exc.msg}"
+            ) from None
+        except RecursionError:
+            raise InputError(source, "not valid JSON/YAML: nested too deeply") from None
+    try:
+        documents = list(yaml.load_all(stripped, Loader=_PlainLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise InputError(source, f"not valid JSON/YAML: {where}{problem}") from None
+    except RecursionError:
+        raise InputError(source, "not valid JSON/YAML: nested too deeply") from None
+    if len(documents) != 1:
+        found = len(documents)
+        raise InputError(source, f"not valid JSON/YAML: expected one document, found {found}")
+    # Round-trip through JSON: YAML may produce non-string keys or other types
+    # that JSON (and so the contract) cannot hold; they become strings.
+    return json.loads(json.dumps(documents[0], default=str))
