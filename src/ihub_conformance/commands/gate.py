@@ -1,0 +1,82 @@
+"""`ihub-conformance gate`: the pre-deploy go/no-go verdict with evidence."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ihub_conformance.errors import ConformanceError
+from ihub_conformance.gate import ALL_CHECKS, DEFAULT_REQUIRED, GateConfig, run_gate
+from ihub_conformance.gate.report import table, write_reports
+
+HELP = ("Pre-deploy gate: the six production gates, the State Hub fallback and vocabulary "
+        "drift; exit 0 only when every required check passes.")
+CASSETTES = Path("fixtures") / "cassettes"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", default="reference",
+                        help="'reference' (embedded hub; implies --allow-writes) or the "
+                        "Inter-Hub base URL (default: reference)")
+    parser.add_argument("--key-env", default="OPS_HUB_KEY", metavar="NAME",
+                        help="environment variable holding the key (default OPS_HUB_KEY)")
+    parser.add_argument("--mapping", metavar="FILE",
+                        help="widget mapping JSON file (default: $OPS_HUB_WIDGET_MAPPING as "
+                        "JSON text or a path, else the value in the runtime manifests)")
+    parser.add_argument("--runtime-manifest", action="append", default=[], metavar="FILE",
+                        help="activity-core Kubernetes YAML (Deployment, ConfigMap, Secret); "
+                        "repeatable")
+    parser.add_argument("--scan-repo", action="append", default=[], metavar="PATH",
+                        help="git work tree whose tracked files must not hold the key or "
+                        "token-like literals; repeatable")
+    parser.add_argument("--cassettes", action="append", default=[], metavar="DIR",
+                        help="cassette directory to scan (default: fixtures/cassettes under "
+                        "the current directory and each --scan-repo, when present)")
+    parser.add_argument("--state-hub", metavar="URL",
+                        help="State Hub base URL for the fallback check (reference target: "
+                        "the reference hub's own /progress/)")
+    parser.add_argument("--require", default=",".join(DEFAULT_REQUIRED), metavar="LIST",
+                        help=f"checks that must pass, comma-separated from {','.join(ALL_CHECKS)}"
+                        f" (default {','.join(DEFAULT_REQUIRED)})")
+    parser.add_argument("--allow-writes", action="store_true",
+                        help="let gates 1 and 6 write (run-tagged widgets and events); without "
+                        "it gate 6 is reported blocked")
+    parser.add_argument("--report-dir", default="reports/gate", metavar="DIR",
+                        help="where gate.json, gate.md and junit.xml go (default reports/gate)")
+    parser.add_argument("--contract", default="v1", help="contract version (default v1)")
+    parser.add_argument("--assumptions", metavar="FILE",
+                        help="assumption override file (see contracts/v1/assumptions.yaml)")
+
+
+def parse_required(text: str) -> tuple[str, ...]:
+    tokens = [t.strip().lower() for t in text.split(",") if t.strip()]
+    unknown = [t for t in tokens if t not in ALL_CHECKS]
+    if unknown or not tokens:
+        raise ConformanceError(f"--require: unknown check {unknown[0] if unknown else '(none)'}"
+                               f"; choose from {','.join(ALL_CHECKS)}")
+    return tuple(t for t in ALL_CHECKS if t in tokens)
+
+
+def _cassette_dirs(args: argparse.Namespace) -> list[str]:
+    if args.cassettes:
+        return list(args.cassettes)
+    roots = [Path.cwd(), *(Path(r) for r in args.scan_repo)]
+    found = {str((root / CASSETTES).resolve()) for root in roots if (root / CASSETTES).is_dir()}
+    return sorted(found)
+
+
+def main(args: argparse.Namespace) -> int:
+    config = GateConfig(
+        target=args.target, key_env=args.key_env, mapping=args.mapping,
+        runtime_manifests=list(args.runtime_manifest), scan_repos=list(args.scan_repo),
+        state_hub=args.state_hub, required=parse_required(args.require),
+        allow_writes=args.allow_writes, report_dir=Path(args.report_dir),
+        contract=args.contract, assumptions_file=args.assumptions,
+        cassette_dirs=_cassette_dirs(args),
+    )
+    result = run_gate(config)
+    paths = write_reports(result, config.report_dir) if config.report_dir else []
+    print(table(result))
+    for path in paths:
+        print(f"report: {path}")
+    return result.exit_code

@@ -1,0 +1,47 @@
+"""The gate's single seam onto sibling modules (validation, contracts, secret_scan).
+
+Gates call these small functions rather than the modules directly, so the
+shape the gate relies on is written down in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _scanner() -> Any:
+    from ihub_conformance import secret_scan
+
+    return secret_scan
+
+
+def violations(kind: str, doc: Any, version: str = "v1") -> list[tuple[str, str]]:
+    """(JSON pointer, reason) for each way ``doc`` breaks the contract schema ``kind``."""
+    from ihub_conformance.validation import validator_for
+
+    return [(v.pointer, v.reason) for v in validator_for(kind, version).violations(doc)]
+
+
+def vocabulary(version: str = "v1") -> dict[str, Any]:
+    """The contract's live vocabulary document (vocabulary/ops-hub.json)."""
+    from ihub_conformance.contracts import load_contract
+
+    vocab = load_contract(version).vocabulary
+    return dict(vocab) if not isinstance(vocab, dict) else vocab
+
+
+def redact(secret: str) -> str:
+    return _scanner().redact(secret)
+
+
+def contains_literal(text: str, secret: str) -> bool:
+    return bool(secret) and _scanner().contains_literal(text, secret)
+
+
+def scan_text(text: str) -> list[Any]:
+    """Token-like literals in a text: objects with kind, pointer, preview, line."""
+    return list(_scanner().scan_text(text))
+
+
+def scan_json(doc: Any) -> list[Any]:
+    return list(_scanner().scan_json(doc))

@@ -1,0 +1,153 @@
+"""Gate 1: the COUNT(*) decoding fix is deployed.
+
+Widget creation (when writes are allowed), the paginated list reads and the
+rate-limit headers must succeed and decode: integers where counts are, no 5xx.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+from ihub_conformance.gate.context import GateContext
+from ihub_conformance.gate.model import CheckOutcome
+
+_INTEGER = re.compile(r"^\d+$")
+_COUNT_FIELDS = ("page", "pageSize", "totalCount", "totalPages")
+_LISTS = ("widgets", "interaction_events")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _rate_limit_headers(ctx: GateContext, out: CheckOutcome, response: httpx.Response,
+                        where: str) -> None:
+    rate = ctx.assumptions.values["rate_limit"]
+    for key in ("limit_header", "remaining_header", "reset_header"):
+        header = rate[key]
+        value = response.headers.get(header)
+        if value is None:
+            out.fail(f"{header} header missing", where, "a decimal integer header", "absent")
+        elif not _INTEGER.match(value.strip()):
+            out.fail(f"{header} header does not decode", where, "a decimal integer",
+                     repr(value[:40]))
+        else:
+            out.ok(f"{header} header", where, "a decimal integer", value.strip())
+
+
+def _list_page(ctx: GateContext, out: CheckOutcome, name: str) -> None:
+    client = ctx.api()
+    path = client.path(name)
+    where = f"GET {path}"
+    response = client.list_page(name, page=1, size=ctx.assumptions.get("pagination.default_size"))
+    if response.status_code >= 500:
+        out.fail("list read answered a server error", where, "200", str(response.status_code))
+        return
+    if response.status_code != 200:
+        out.fail("list read refused", where, "200", str(response.status_code))
+        return
+    pag = ctx.assumptions.values["pagination"]
+    try:
+        body = response.json()
+    except ValueError:
+        out.fail("list page does not decode", where, "a JSON envelope", "not JSON")
+        return
+    rows = body.get(pag["data_key"]) if isinstance(body, dict) else None
+    meta = body.get(pag["meta_key"]) if isinstance(body, dict) else None
+    if not isinstance(rows, list) or not isinstance(meta, dict):
+        out.fail("list page envelope", where,
+                 f'{{"{pag["data_key"]}": [...], "{pag["meta_key"]}": {{...}}}}',
+                 f"keys {sorted(body) if isinstance(body, dict) else type(body).__name__}")
+        return
+    bad = {k: meta.get(k) for k in _COUNT_FIELDS if not _is_int(meta.get(k))}
+    if bad:
+        out.fail("pagination counts do not decode as integers", where,
+                 f"integers: {', '.join(_COUNT_FIELDS)}",
+                 ", ".join(f"{k}={v!r}" for k, v in bad.items()))
+    else:
+        out.ok("pagination counts are integers", where, "integers",
+               ", ".join(f"{k}={meta[k]}" for k in _COUNT_FIELDS))
+    _rate_limit_headers(ctx, out, response, where)
+
+
+def probe_widget_body(ctx: GateContext, purpose: str) -> dict[str, Any]:
+    """A widget tagged with the run id (name prefix), typed from the mapping/manifest."""
+    manifest = ctx.manifest or {}
+    types = (ctx.mapping.widget_types if ctx.mapping else []) or manifest.get("widgetTypes") or []
+    scopes = (ctx.mapping.policy_scopes if ctx.mapping else []) or manifest.get(
+        "policyScopes") or []
+    widget_type = "ops-readiness-gate" if "ops-readiness-gate" in types else (
+        types[0] if types else "ops-readiness-gate")
+    scope = "ops-production" if "ops-production" in scopes else (
+        scopes[0] if scopes else "ops-production")
+    return {
+        "hubId": (ctx.consumer or {}).get("hubId"),
+        "name": f"ihub-gate {ctx.run_id} {purpose}",
+        "widgetType": widget_type,
+        "policyScope": scope,
+        "capabilityRef": f"ihub-conformance-gate/{ctx.run_id}",
+        "status": "draft",
+    }
+
+
+def create_widget(ctx: GateContext, out: CheckOutcome, purpose: str) -> dict[str, Any] | None:
+    """POST one run-tagged widget; record it; evidence on `out`. None if not created."""
+    client = ctx.api()
+    path = client.path("widgets")
+    where = f"POST {path}"
+    body = probe_widget_body(ctx, purpose)
+    response = client.post(path, json=body)
+    if response.status_code == 201:
+        try:
+            created = response.json()
+        except ValueError:
+            created = None
+        if isinstance(created, dict) and isinstance(created.get("id"), str):
+            ctx.writes.widgets.append(created["id"])
+            out.ok(f"widget creation ({purpose})", where, "201 with the widget",
+                   f"201 id {created['id']}")
+            _rate_limit_headers(ctx, out, response, where)
+            return created
+        out.fail(f"widget creation ({purpose}) answer does not decode", where,
+                 "201 with the widget resource", "201 without a widget id")
+        return None
+    out.fail(f"widget creation ({purpose})", where, "201",
+             f"{response.status_code} {_error_code(response)}".strip())
+    return None
+
+
+def _error_code(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return f"{error.get('code', '')} {error.get('field') or ''}".strip()
+    return ""
+
+
+def check_api_health(ctx: GateContext) -> CheckOutcome:
+    out = CheckOutcome("1", details={"requirements": ["GATE-01"]})
+    if not ctx.authenticated:
+        return out.block("OPS_HUB_KEY missing or not authenticating (see gate 4)")
+    if ctx.allow_writes:
+        widget = create_widget(ctx, out, "gate-1 probe")
+        if widget is not None:
+            # the created widget must decode from a single read as well
+            path = ctx.api().path("widget", id=widget["id"])
+            read = ctx.api().get(path)
+            if read.status_code >= 500 or read.status_code != 200:
+                out.fail("created widget read back", f"GET {path}", "200",
+                         str(read.status_code))
+    else:
+        out.notes.append("read-only run: widget creation not exercised; "
+                         "only the list and rate-limit reads were checked")
+    for name in _LISTS:
+        _list_page(ctx, out, name)
+    mode = "creation, list and rate-limit reads" if ctx.allow_writes else \
+        "list and rate-limit reads (read-only run)"
+    return out.settle(f"{mode} succeed and decode with integer counts; no 5xx")

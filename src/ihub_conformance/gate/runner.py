@@ -1,0 +1,186 @@
+"""One gate run: resolve inputs, open the target, run every check, settle the verdict.
+
+Offline checks (gate 5, the scans of gate 4) run first; then gate 4's key check
+decides whether the hub checks can run at all. An unreachable target blocks
+the remaining hub checks and makes the run exit 3.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from ihub_conformance.assumptions import load_assumptions
+from ihub_conformance.client import InterHubClient, redact_url
+from ihub_conformance.errors import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    ConformanceError,
+    TargetUnreachable,
+)
+from ihub_conformance.gate.api_health import check_api_health
+from ihub_conformance.gate.context import GateConfig, GateContext, describe_http_error
+from ihub_conformance.gate.fallback import check_fallback, decision
+from ihub_conformance.gate.inputs import MappingInput, resolve_mapping
+from ihub_conformance.gate.k8s import load_runtime_manifests
+from ihub_conformance.gate.key_custody import check_key_custody, tracked_files
+from ihub_conformance.gate.manifest import check_manifest
+from ihub_conformance.gate.model import (
+    ALL_CHECKS,
+    DRIFT,
+    FALLBACK,
+    GATE_IDS,
+    PASS,
+    CheckOutcome,
+    WriteLog,
+)
+from ihub_conformance.gate.runtime_config import check_runtime_config, runtime_mapping
+from ihub_conformance.gate.seed_widgets import check_seed_widgets
+from ihub_conformance.gate.smoke import check_smoke
+from ihub_conformance.gate.vocabulary_drift import check_vocabulary_drift
+from ihub_conformance.target import REFERENCE, REPLAY, Target, key_from_env, open_target
+from ihub_conformance.target import parse_target_spec as _parse_target
+
+# Bounded and prompt: a dead target is reported (exit 3) within the connect timeout.
+TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+_HUB_CHECKS: tuple[tuple[str, Callable[[GateContext], CheckOutcome]], ...] = (
+    ("4", check_key_custody),  # first: it decides whether the key authenticates
+    ("2", check_manifest),  # before 1 and 6: they type their widgets from it
+    ("3", check_seed_widgets),
+    ("1", check_api_health),
+    ("6", check_smoke),
+    (DRIFT, check_vocabulary_drift),
+)
+
+
+@dataclass
+class GateResult:
+    run_id: str
+    started_at: str
+    finished_at: str
+    target_mode: str
+    target_url: str | None
+    read_only: bool
+    required: tuple[str, ...]
+    outcomes: dict[str, CheckOutcome]
+    writes: WriteLog
+    mapping_source: str | None
+    inputs: dict[str, object]
+    unreachable: str | None = None
+    report_paths: list[Path] = field(default_factory=list)
+    # kept only to scrub outputs; never serialised, never in repr
+    key: str | None = field(default=None, repr=False)
+
+    @property
+    def exit_code(self) -> int:
+        if self.unreachable:
+            return EXIT_UNREACHABLE
+        failing = [o for o in self.outcomes.values() if o.required and o.status != PASS]
+        return EXIT_FINDINGS if failing else EXIT_OK
+
+    @property
+    def verdict(self) -> str:
+        return "go" if self.exit_code == EXIT_OK else "no-go"
+
+    def ordered(self) -> list[CheckOutcome]:
+        return [self.outcomes[i] for i in ALL_CHECKS if i in self.outcomes]
+
+
+def new_run_id() -> str:
+    return f"gate-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+
+
+@contextmanager
+def _open(config: GateConfig) -> Iterator[Target]:
+    spec = _parse_target(config.target)
+    if spec == REPLAY:
+        raise ConformanceError("--target replay: the gate needs a hub (reference or a URL)")
+    if spec == REFERENCE:
+        with open_target(REFERENCE, key_env=config.key_env) as target:
+            yield target
+        return
+    # a live target without a key is gate 4's finding, not a usage error
+    yield Target(mode="live", url=spec.rstrip("/"),
+                 key=key_from_env(config.key_env, required=False))
+
+
+def _guarded(check: Callable[[GateContext], CheckOutcome], ctx: GateContext,
+             gate_id: str) -> CheckOutcome:
+    """Run one check; a transport or decode failure is that gate's failure, not a crash."""
+    try:
+        return check(ctx)
+    except TargetUnreachable:
+        raise
+    except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        out = CheckOutcome(gate_id)
+        out.fail("a request failed or did not decode", ctx.target_url or "target",
+                 "answers that decode", describe_http_error(exc))
+        return out.settle("")
+
+
+def _load_mapping(config: GateConfig, ctx: GateContext) -> MappingInput | None:
+    mapping = resolve_mapping(config.mapping)
+    if mapping is None and ctx.manifests is not None:
+        mapping = runtime_mapping(ctx.manifests)
+    return mapping
+
+
+def run_gate(config: GateConfig) -> GateResult:
+    """Run the gate; raises ConformanceError for usage/input errors (exit 2)."""
+    started = datetime.now(UTC)
+    assumptions = load_assumptions(config.contract, config.assumptions_file)
+    for repo in config.scan_repos:
+        tracked_files(repo)  # fail fast (exit 2) on a path that is not a work tree
+    run_id = new_run_id()
+    ctx = GateContext(config=config, assumptions=assumptions, run_id=run_id,
+                      writes=WriteLog(run_id))
+    if config.runtime_manifests:
+        ctx.manifests = load_runtime_manifests(config.runtime_manifests)
+    ctx.mapping = _load_mapping(config, ctx)
+    outcomes: dict[str, CheckOutcome] = {}
+    unreachable = None
+    with _open(config) as target:
+        ctx.target_mode, ctx.target_url, ctx.key = target.mode, target.url, target.key
+        ctx.allow_writes = config.allow_writes or target.mode == REFERENCE
+        ctx.state_hub_url = config.state_hub or assumptions.get("state_hub.url") or (
+            target.url if target.mode == REFERENCE else None)
+        outcomes["5"] = check_runtime_config(ctx)
+        ctx.client = InterHubClient(target.url or "", ctx.key, assumptions, timeout=TIMEOUT)
+        try:
+            for gate_id, check in _HUB_CHECKS:
+                outcomes[gate_id] = _guarded(check, ctx, gate_id)
+        except TargetUnreachable as exc:
+            unreachable = str(exc)
+            for gate_id, _ in _HUB_CHECKS:
+                outcomes.setdefault(gate_id, CheckOutcome(gate_id).block(
+                    f"target unreachable: {exc}"))
+        finally:
+            ctx.client.close()
+        outcomes[FALLBACK] = check_fallback(ctx)
+    for gate_id, outcome in outcomes.items():
+        outcome.required = gate_id in config.required
+    gates_pass = all(outcomes[g].status == PASS for g in GATE_IDS if g in config.required)
+    fb = outcomes[FALLBACK]
+    fb.details["decision"] = decision(fb.status, int(fb.details.get("events", 0)), gates_pass)
+    return GateResult(
+        run_id=run_id, started_at=_iso(started), finished_at=_iso(datetime.now(UTC)),
+        target_mode=ctx.target_mode, target_url=target.display_url,
+        read_only=not ctx.allow_writes, required=config.required, outcomes=outcomes,
+        writes=ctx.writes, mapping_source=ctx.mapping.source if ctx.mapping else None,
+        inputs={"runtimeManifests": list(config.runtime_manifests),
+                "scanRepos": list(config.scan_repos),
+                "stateHub": ctx.state_hub_url and redact_url(ctx.state_hub_url),
+                "contract": config.contract, "keyEnv": config.key_env},
+        unreachable=unreachable, key=ctx.key,
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
