@@ -1,0 +1,200 @@
+"""Fixtures of the Inter-Hub conformance suite.
+
+Run it with ``ihub-conformance run`` (reports and verdict) or directly::
+
+    pytest conformance/                                   # against the reference hub
+    OPS_HUB_KEY=... pytest conformance/ --ihub-target https://hub.example --ihub-allow-writes
+    pytest conformance/ --ihub-target replay              # offline, from fixtures/cassettes/v1
+
+The options are documented by ``pytest --help`` under "Inter-Hub conformance suite".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ihub_conformance import recording
+from ihub_conformance.assumptions import load_assumptions
+from ihub_conformance.client import redact_url
+from ihub_conformance.errors import ConformanceError
+from ihub_conformance.hooks import requirement_ids, state
+from ihub_conformance.hub_session import (
+    HubSession,
+    fixed_clock,
+    new_run_id,
+    replay_credentials,
+)
+from ihub_conformance.target import open_target
+
+HERE = Path(__file__).resolve().parent
+# Tests that talk to a hub with their own HTTP stack instead of HubSession; they
+# are not recorded (and skip in replay and record mode).
+UNRECORDED_MODULES = {"test_schemathesis.py"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    suite = state(config)
+    missing = []
+    for item in items:
+        if not Path(str(item.path)).resolve().is_relative_to(HERE):
+            continue
+        if not requirement_ids(item):
+            missing.append(item.nodeid)
+        if suite.mode in ("record", "replay") and item.path.name not in UNRECORDED_MODULES:
+            item.add_marker(pytest.mark.vcr)
+    if missing:
+        raise pytest.UsageError(
+            "every conformance test needs @pytest.mark.requirement(...): " + ", ".join(missing)
+        )
+
+
+def _open(stack: ExitStack, config: pytest.Config) -> HubSession:
+    suite = state(config)
+    try:
+        assumptions = load_assumptions(suite.contract, suite.assumptions_file)
+        if suite.mode == "replay":
+            directory = recording.cassette_dir(suite.contract, suite.cassette_dir)
+            meta = recording.read_meta(directory, suite.contract)
+            key, unbound = replay_credentials(meta.unbound_key)
+            url, display, run_id = recording.PLACEHOLDER_ORIGIN, None, recording.RECORDING_RUN_ID
+        else:
+            spec = suite.target
+            target = stack.enter_context(
+                open_target(spec, key_env=suite.key_env, faults=suite.faults)
+            )
+            key, unbound, url = target.key, target.unbound_key, str(target.url)
+            display, run_id = redact_url(url), new_run_id()
+    except ConformanceError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    suite.secrets = [s for s in (key, unbound) if s and suite.mode != "replay"]
+    return HubSession(
+        mode=suite.mode, base_url=url, key=key, unbound_key=unbound, assumptions=assumptions,
+        contract=suite.contract, run_id=run_id, allow_writes=suite.allow_writes,
+        clock=fixed_clock(suite.mode), display_url=display,
+    )
+
+
+@pytest.fixture(scope="session")
+def hub(pytestconfig: pytest.Config) -> Iterator[HubSession]:
+    """The hub under test for the whole session (started here for the reference target)."""
+    suite = state(pytestconfig)
+    with ExitStack() as stack:
+        session = _open(stack, pytestconfig)
+        suite.session = session
+        stack.callback(session.close)
+        if suite.mode in ("record", "replay"):
+            # Requests of session-scoped fixtures go to one session cassette; each
+            # test's own requests to its per-test cassette (pytest-recording).
+            directory = recording.cassette_dir(suite.contract, suite.cassette_dir)
+            vcr = recording.make_vcr(directory)
+            stack.enter_context(vcr.use_cassette(
+                recording.SESSION_CASSETTE, **_vcr_options(suite, session)
+            ))
+        yield session
+    if suite.mode == "record":
+        recording.write_meta(
+            recording.cassette_dir(suite.contract, suite.cassette_dir),
+            contract=suite.contract,
+            recorded_from="reference" if suite.target == "reference" else "live",
+            unbound_key=bool(session.unbound_key),
+        )
+
+
+def _vcr_options(suite: Any, session: HubSession) -> dict[str, Any]:
+    return recording.vcr_options(
+        mode=suite.mode,
+        key=session.key if suite.mode == "record" else None,
+        unbound_key=session.unbound_key if suite.mode == "record" else None,
+        run_id=session.run_id,
+    )
+
+
+@pytest.fixture
+def vcr_config(pytestconfig: pytest.Config, hub: HubSession) -> dict[str, Any]:
+    """pytest-recording: scrub credentials, match on method/path/query/body/credential."""
+    return _vcr_options(state(pytestconfig), hub)
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
+    suite = state(request.config)
+    directory = recording.cassette_dir(suite.contract, suite.cassette_dir)
+    return str(directory / Path(str(request.node.path)).stem)
+
+
+@pytest.fixture(autouse=True)
+def _current_test(request: pytest.FixtureRequest) -> None:
+    session = state(request.config).session
+    if session is not None:
+        session.current_test = request.node.nodeid
+
+
+# -- what the hub says about itself (read-only, shared) ----------------------------------
+
+
+@pytest.fixture(scope="session")
+def hub_slug(hub: HubSession) -> str:
+    return str(hub.assumptions.get("vocabulary.hub_slug"))
+
+
+@pytest.fixture(scope="session")
+def hub_record(hub: HubSession, hub_slug: str) -> dict[str, Any]:
+    """The hub row of the ops-hub (GET /api/v2/hubs)."""
+    for row in hub.rows("hubs"):
+        if row.get("slug") == hub_slug:
+            return row
+    pytest.fail(f"GET {hub.path('hubs')}: no hub with slug {hub_slug!r}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def manifest(hub: HubSession, hub_slug: str) -> dict[str, Any]:
+    """The ops-hub's active manifest."""
+    return hub.expect(hub.get(hub.path("manifest", slug=hub_slug)), 200, "manifest")
+
+
+@pytest.fixture(scope="session")
+def registry(hub: HubSession) -> dict[str, set[str]]:
+    """Names in the event-type, widget-type and policy-scope registries."""
+    return {
+        name: {row["name"] for row in hub.rows(name)}
+        for name in ("event_types", "widget_types", "policy_scopes")
+    }
+
+
+@pytest.fixture(scope="session")
+def declared_event_types(manifest: dict[str, Any]) -> list[str]:
+    return list(manifest["eventTypes"])
+
+
+@pytest.fixture(scope="session")
+def undeclared_event_types(registry: dict[str, set[str]], manifest: dict[str, Any]) -> list[str]:
+    """Registered in event_type_registry but not declared by the bound manifest."""
+    return sorted(registry["event_types"] - set(manifest["eventTypes"]))
+
+
+# -- objects this run writes (shared where tests stay independent) -----------------------
+
+
+@pytest.fixture(scope="session")
+def events_widget(hub: HubSession, hub_record: dict[str, Any],
+                  manifest: dict[str, Any]) -> dict[str, Any]:
+    """A widget of this run that the event tests post to (nothing else writes to it)."""
+    hub.require_writes()
+    name = hub.widget_name("events")
+    response = hub.post(hub.path("widgets"), json={
+        "hubId": hub_record["id"], "name": name,
+        "widgetType": _pick(manifest["widgetTypes"], "ops-endpoint"),
+        "policyScope": _pick(manifest["policyScopes"], "ops-production"),
+        "viewContext": "ihub-conformance",
+    })
+    hub.note_written("widget", response, name)
+    return hub.expect(response, 201, "widget-resource")
+
+
+def _pick(choices: list[str], preferred: str) -> str:
+    return preferred if preferred in choices else choices[0]

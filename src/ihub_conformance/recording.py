@@ -1,0 +1,245 @@
+"""Cassettes: where they live, what contract they belong to, and how they are scrubbed.
+
+Record mode writes every request the suite makes through vcrpy (pytest-recording
+for per-test cassettes, one session cassette for session-scoped fixtures).
+Before anything is written, the API key (and the unbound consumer's key) is
+replaced by a placeholder wherever it occurs: headers, URL, request body,
+response headers and body. Cookies are dropped and credential-looking query
+parameters blanked. The host is replaced by a fixed placeholder, so a re-record
+does not churn on the port of the reference hub, and a real deployment's URL
+does not end up in the repository.
+
+Replay is deterministic because record and replay use a fixed run id and a fixed
+clock (see hub_session.py): the requests of a replay are byte-for-byte those of
+the recording, and the ids the hub handed out come back from the cassette.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ihub_conformance._paths import checkout_root
+from ihub_conformance.errors import ConformanceError
+
+REDACTED = "<REDACTED>"
+REDACTED_UNBOUND = "<REDACTED-UNBOUND>"
+# Every recorded URL points here, whatever host was recorded from.
+PLACEHOLDER_ORIGIN = "http://ihub.invalid"
+META_FILE = "cassette-meta.json"
+SESSION_CASSETTE = "_session.yaml"
+# A recording's run id is rewritten to this, and replay runs with it, so the
+# requests of both are identical while each recording still writes unique names.
+RECORDING_RUN_ID = "recorded-run"
+# ... and this clock (metadata.attributes.observed_at and friends).
+RECORDING_CLOCK = "2026-06-27T09:00:00Z"
+MATCH_ON = ("method", "path", "query", "body", "ihub_auth")
+
+_CREDENTIAL_PARAM = re.compile(
+    r"(key|token|secret|passw|auth|signature|^sig$|credential|session)", re.IGNORECASE
+)
+_DROPPED_HEADERS = frozenset({"cookie", "set-cookie"})
+
+
+def default_cassette_root() -> Path:
+    """fixtures/cassettes/ of the checkout (cassettes are a checkout artefact)."""
+    root = checkout_root()
+    if root is None:
+        raise ConformanceError(
+            "replay/record need a checkout (fixtures/cassettes/); pass --ihub-cassette-dir"
+        )
+    return root / "fixtures" / "cassettes"
+
+
+def cassette_dir(contract: str, override: str | Path | None = None) -> Path:
+    """The cassette directory of a contract version: fixtures/cassettes/<version>/."""
+    if override:
+        return Path(override)
+    return default_cassette_root() / contract
+
+
+@dataclass(frozen=True)
+class CassetteMeta:
+    contract: str
+    recorded_from: str
+    recorded_at: str
+    unbound_key: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "contract": self.contract,
+            "recorded_from": self.recorded_from,
+            "recorded_at": self.recorded_at,
+            "unbound_key": self.unbound_key,
+            "run_id": RECORDING_RUN_ID,
+        }
+
+
+def write_meta(directory: Path, *, contract: str, recorded_from: str, unbound_key: bool) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    meta = CassetteMeta(
+        contract=contract,
+        recorded_from=recorded_from,
+        recorded_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        unbound_key=unbound_key,
+    )
+    path = directory / META_FILE
+    path.write_text(json.dumps(meta.as_dict(), indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def read_meta(directory: Path, contract: str) -> CassetteMeta:
+    """The cassettes' metadata; a missing file or another contract version is refused."""
+    path = directory / META_FILE
+    if not path.is_file():
+        raise ConformanceError(
+            f"{path}: no cassettes recorded for contract {contract} "
+            "(record them with `ihub-conformance run --record`)"
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConformanceError(f"{path}: unreadable cassette metadata ({exc})") from None
+    recorded = str(data.get("contract"))
+    if recorded != contract:
+        raise ConformanceError(
+            f"{path}: cassettes were recorded for contract {recorded}, this run checks contract "
+            f"{contract}; re-record them with `ihub-conformance run --record --contract {contract}`"
+        )
+    return CassetteMeta(
+        contract=recorded,
+        recorded_from=str(data.get("recorded_from", "unknown")),
+        recorded_at=str(data.get("recorded_at", "")),
+        unbound_key=bool(data.get("unbound_key", False)),
+    )
+
+
+# -- scrubbing ---------------------------------------------------------------------------
+
+
+def _replacements(key: str | None, unbound_key: str | None,
+                  run_id: str | None) -> list[tuple[str, str]]:
+    pairs = [(value, mark) for value, mark in ((key, REDACTED), (unbound_key, REDACTED_UNBOUND),
+                                               (run_id, RECORDING_RUN_ID))
+             if value and value != mark]
+    # Longest first, so a key that contains the other is replaced whole.
+    return sorted(pairs, key=lambda pair: -len(pair[0]))
+
+
+def _scrub_text(text: str, pairs: list[tuple[str, str]]) -> str:
+    for secret, mark in pairs:
+        text = text.replace(secret, mark)
+    return text
+
+
+def _scrub_bytes(body: Any, pairs: list[tuple[str, str]]) -> Any:
+    if isinstance(body, bytes):
+        for secret, mark in pairs:
+            body = body.replace(secret.encode(), mark.encode())
+        return body
+    if isinstance(body, str):
+        return _scrub_text(body, pairs)
+    return body
+
+
+def _scrub_url(url: str, pairs: list[tuple[str, str]]) -> str:
+    parts = urlsplit(_scrub_text(url, pairs))
+    query = [
+        (name, REDACTED if _CREDENTIAL_PARAM.search(name) else value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    origin = urlsplit(PLACEHOLDER_ORIGIN)
+    return urlunsplit((origin.scheme, origin.netloc, parts.path, urlencode(query), ""))
+
+
+def request_scrubber(key: str | None, unbound_key: str | None,
+                     run_id: str | None = None) -> Callable[[Any], Any]:
+    """A vcrpy before_record_request: the request with every credential replaced."""
+    pairs = _replacements(key, unbound_key, run_id)
+
+    def scrub(request: Any) -> Any:
+        request.uri = _scrub_url(request.uri, pairs)
+        for name in list(request.headers):
+            if name.lower() in _DROPPED_HEADERS:
+                del request.headers[name]
+            else:
+                request.headers[name] = _scrub_text(str(request.headers[name]), pairs)
+        request.body = _scrub_bytes(request.body, pairs)
+        return request
+
+    return scrub
+
+
+def response_scrubber(key: str | None, unbound_key: str | None,
+                      run_id: str | None = None) -> Callable[[dict], dict]:
+    """A vcrpy before_record_response: headers and body with every credential replaced."""
+    pairs = _replacements(key, unbound_key, run_id)
+
+    def scrub(response: dict[str, Any]) -> dict[str, Any]:
+        headers = response.get("headers") or {}
+        for name in list(headers):
+            if name.lower() in _DROPPED_HEADERS:
+                del headers[name]
+                continue
+            values = headers[name]
+            if isinstance(values, list):
+                headers[name] = [_scrub_text(str(v), pairs) for v in values]
+            else:
+                headers[name] = _scrub_text(str(values), pairs)
+        body = response.get("body") or {}
+        if "string" in body:
+            body["string"] = _scrub_bytes(body["string"], pairs)
+            # Replacements change the length; keep the header honest for replay.
+            for name in list(headers):
+                if name.lower() == "content-length":
+                    raw = body["string"] or b""
+                    size = len(raw.encode() if isinstance(raw, str) else raw)
+                    headers[name] = [str(size)]
+        return response
+
+    return scrub
+
+
+def auth_matcher(r1: Any, r2: Any) -> None:
+    """vcrpy matcher: both requests carry the same (scrubbed) credential, or none.
+
+    Without it a keyless and a keyed GET of the same URL would be interchangeable.
+    """
+    assert r1.headers.get("Authorization") == r2.headers.get("Authorization"), (
+        "different Authorization"
+    )
+
+
+def vcr_options(
+    *, mode: str, key: str | None, unbound_key: str | None, run_id: str | None
+) -> dict[str, Any]:
+    """Keyword arguments for VCR.use_cassette in record or replay mode."""
+    return {
+        "record_mode": "all" if mode == "record" else "none",
+        "match_on": MATCH_ON,
+        "before_record_request": request_scrubber(key, unbound_key, run_id),
+        "before_record_response": response_scrubber(key, unbound_key, run_id),
+        "decode_compressed_response": True,
+        # A replayed request must find its own recording, in order; a repeat is a
+        # different interaction (list before / list after a rejected POST).
+        "allow_playback_repeats": False,
+    }
+
+
+def make_vcr(directory: Path) -> Any:
+    """A VCR instance for cassettes under ``directory`` with the project's matchers."""
+    import vcr
+
+    instance = vcr.VCR(cassette_library_dir=str(directory))
+    instance.register_matcher("ihub_auth", auth_matcher)
+    return instance
+
+
+def cassette_files(directory: Path) -> Iterable[Path]:
+    return sorted(directory.rglob("*.yaml"))
