@@ -166,7 +166,10 @@ class ContractValidator:
             if special:
                 return special
             title = (node or {}).get("title", "value")
-            options = ", ".join(str(option) for option in details.get("options", []))
+            choices = details.get("options", [])
+            options = ", ".join(str(option) for option in choices)
+            if choices and json_type(value) not in {json_type(option) for option in choices}:
+                return f"wrong type: {title} must be one of: {options}; got {json_type(value)}"
             return f"unknown {title} {_show(value)}; expected one of: {options}"
         if name == "type":
             expected = " or ".join(details.get("types", []))

@@ -185,11 +185,12 @@ def _mapping_checks(doc: Any, vocab: Vocabulary) -> list[Violation]:
             continue
         widget = entry.get("widget")
         widget_hub = widget.get("hub") if isinstance(widget, dict) else None
-        if isinstance(widget_hub, str) and isinstance(hub, str) and widget_hub != hub:
+        # Widgets are compared with the contract's hub, so a wrong top-level hub is one finding.
+        if isinstance(widget_hub, str) and widget_hub != vocab.hub:
             found.append(
                 _violation(
                     f"/mappings/{index}/widget/hub",
-                    f"hub mismatch: widget hub {widget_hub!r} is not the mapping's hub {hub!r}",
+                    f"hub mismatch: widget hub {widget_hub!r} is not {vocab.hub!r}",
                 )
             )
         route = (entry.get("eventType"), entry.get("target"), entry.get("contextKey"))
