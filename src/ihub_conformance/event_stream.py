@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from array import array
 from bisect import bisect_left
@@ -205,8 +206,13 @@ def _malformed_reason(raw: bytes | str, exc: Exception) -> str:
             raw.decode("utf-8")
         except UnicodeDecodeError as bad:
             return f"malformed: not UTF-8 (byte {bad.start})"
-    # orjson's message names the problem and position, never echoes the input.
-    return f"malformed JSON: {str(exc).splitlines()[0]}"
+    # orjson's message names the problem and position, never echoes the input; its
+    # "line/column" counts within this one line, so keep only the character offset.
+    message = _ORJSON_POSITION.sub(r"at character \1", str(exc).splitlines()[0])
+    return f"malformed JSON: {message}"
+
+
+_ORJSON_POSITION = re.compile(r"line \d+ column \d+ \(char (\d+)\)")
 
 
 # -- command line --------------------------------------------------------------------------
