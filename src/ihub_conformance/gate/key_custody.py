@@ -88,6 +88,8 @@ class _Scanner:
                 found += 1
                 if found <= MAX_EVIDENCE_PER_ROOT:
                     self.out.fail(what, where, f"no secret in {label}", actual)
+        if not found and files:
+            self.out.ok(f"no secret in {label}", label, "none", f"{len(files)} files, none")
         if found > MAX_EVIDENCE_PER_ROOT:
             self.out.fail(f"{found - MAX_EVIDENCE_PER_ROOT} more findings in {label}", label,
                           "none", "not listed")
@@ -171,9 +173,7 @@ def check_key_custody(ctx: GateContext) -> CheckOutcome:
                          "(too many false matches); a production key should be longer")
     scanner = _Scanner(out, ctx.key)
     for repo in ctx.config.scan_repos:
-        found = scanner.scan(f"tracked files of {repo}", tracked_files(repo))
-        if not found:
-            out.ok("no secret in tracked files", repo, "none", "none")
+        scanner.scan(f"tracked files of {repo}", tracked_files(repo))
     for path in ctx.config.runtime_manifests:
         scanner.scan(f"runtime manifest {path}", [Path(path)])
     _manifest_literals(ctx, out)

@@ -89,7 +89,8 @@ def to_markdown(result: GateResult) -> str:
             if rows:
                 lines.append(f"- {key}: " + ", ".join(
                     f"{r.get('early', r.get('name'))}"
-                    + (f" -> {r['live']}" if "live" in r else f" ({r.get('where')})")
+                    + (f" -> {r['live']}" if "live" in r else
+                       f" ({r.get('where')}{', ' + r['note'] if r.get('note') else ''})")
                     for r in rows))
     return "\n".join(lines) + "\n"
 

@@ -1,0 +1,262 @@
+"""Each failure configuration fails the right gate, with the right evidence, and only it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from gate_helpers import (
+    BROKEN,
+    MAPPING,
+    RUNTIME,
+    SECRETS,
+    canary_key,
+    clean_repo,
+    default_seed,
+    live_args,
+    run_gate_cli,
+)
+from ihub_conformance.reference.server import running_reference_hub
+
+
+@pytest.fixture(scope="module")
+def hub():
+    with running_reference_hub(key=canary_key()) as running:
+        yield running
+
+
+@pytest.fixture
+def keyed(monkeypatch, hub):
+    monkeypatch.setenv("OPS_HUB_KEY", hub.key)
+    monkeypatch.delenv("OPS_HUB_WIDGET_MAPPING", raising=False)
+    return hub
+
+
+def _custom_hub(monkeypatch, seed=None, faults=()):
+    key = canary_key()
+    monkeypatch.setenv("OPS_HUB_KEY", key)
+    monkeypatch.delenv("OPS_HUB_WIDGET_MAPPING", raising=False)
+    return running_reference_hub(key=key, seed=seed, faults=frozenset(faults))
+
+
+@pytest.mark.requirement("GATE-03")
+def test_seed_without_a_mapped_widget_fails_gate_3(tmp_path, capsys, monkeypatch):
+    seed = default_seed()
+    seed["widgets"] = [w for w in seed["widgets"] if w["name"] != "Railiance backups"]
+    with _custom_hub(monkeypatch, seed=seed) as hub:
+        run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
+    assert run.code == 1
+    assert run.failing == {"3"}
+    (failure,) = run.failures("3")
+    assert failure["what"] == "widget ops-hub/'Railiance backups' missing"
+    assert failure["where"].startswith(f"{MAPPING}:") and "#/mappings/4/widget" in failure[
+        "where"]
+    assert run.check("3")["missing"] == [{"mapping": 4, "widget": "ops-hub/'Railiance backups'"}]
+    assert hub.key not in run.everything()
+
+
+@pytest.mark.requirement("GATE-03")
+def test_mapping_naming_a_non_existent_widget_or_wrong_type_fails_gate_3(
+        keyed, tmp_path, capsys):
+    mapping = json.loads(MAPPING.read_text(encoding="utf-8"))
+    mapping["mappings"][1]["widget"] = {"id": "00000000-0000-4000-8000-000000000199"}
+    mapping["mappings"][2]["widgetType"] = "ops-service"
+    path = tmp_path / "mapping.json"
+    path.write_text(json.dumps(mapping, indent=2), encoding="utf-8")
+    args = live_args(keyed, runtime=False)
+    args[args.index(str(MAPPING))] = str(path)
+    run = run_gate_cli(capsys, tmp_path / "r", *args,
+                       "--require", "1,2,3,4,6,fallback")
+    assert run.code == 1
+    assert "3" in run.failing and not run.failing & {"1", "2", "4", "6", "fallback"}
+    whats = {f["what"]: f for f in run.failures("3")}
+    assert "widget id 00000000-0000-4000-8000-000000000199 missing" in whats
+    mismatch = whats["widget ops-hub/'Railiance endpoints' does not match the mapping"]
+    assert "widgetType 'ops-endpoint' (mapping says 'ops-service')" in mismatch["actual"]
+
+
+@pytest.mark.requirement("GATE-02")
+def test_manifest_without_a_declared_type_fails_gate_2(tmp_path, capsys, monkeypatch):
+    seed = default_seed()
+    manifest = seed["manifests"][0]
+    manifest["eventTypes"].remove("ops-backup-verified")
+    manifest["policyScopes"].remove("ops-registry")
+    with _custom_hub(monkeypatch, seed=seed) as hub:
+        run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
+    assert run.code == 1
+    assert run.failing == {"2", "drift"}  # drift is reported but not required
+    assert run.check("drift")["required"] is False
+    missing = run.check("2")["missing"]
+    assert missing["eventTypes"] == ["ops-backup-verified"]
+    assert missing["policyScopes"] == ["ops-registry"]
+    assert missing["widgetTypes"] == [] and missing["annotationCategories"] is False
+    assert {f["what"] for f in run.failures("2")} == {
+        "event type ops-backup-verified not declared", "policy scope ops-registry not declared"}
+    # gate 6 sends only what is declared, and the dropped type is now undeclared -> rejected
+    assert run.status("6") == "pass"
+
+
+@pytest.mark.requirement("GATE-04", "GATE-05", "SEC-01")
+def test_literal_key_in_a_runtime_manifest_fails_gates_4_and_5(keyed, tmp_path, capsys):
+    text = RUNTIME.read_text(encoding="utf-8").replace(
+        "              valueFrom:\n                secretKeyRef:\n"
+        "                  name: activity-core-ops-hub\n                  key: OPS_HUB_KEY\n",
+        f"              value: {keyed.key}\n")
+    assert keyed.key in text
+    manifest = tmp_path / "20-runtime.yaml"
+    manifest.write_text(text, encoding="utf-8")
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if keyed.key in row)
+    args = [*live_args(keyed, runtime=False), "--runtime-manifest", str(manifest),
+            "--runtime-manifest", str(SECRETS)]
+    run = run_gate_cli(capsys, tmp_path / "r", *args)
+    assert run.code == 1
+    assert run.failing == {"4", "5"}
+    key_findings = [f for f in run.failures("4") if f["what"] == "OPS_HUB_KEY value committed"]
+    assert key_findings and key_findings[0]["where"] == f"{manifest}:{line}"
+    assert key_findings[0]["actual"].startswith(keyed.key[:4]) and "chars" in key_findings[0][
+        "actual"]
+    literal = [f for f in run.failures("4") if "literal value" in f["what"]]
+    assert literal and literal[0]["where"] == f"{manifest}:{line}"
+    assert any("does not come from a Secret" in f["what"] for f in run.failures("5"))
+    assert keyed.key not in run.everything()
+
+
+@pytest.mark.requirement("GATE-04", "SEC-01")
+def test_key_committed_in_a_scanned_repository_fails_gate_4(keyed, tmp_path, capsys):
+    repo = clean_repo(tmp_path / "activity-core")
+    (repo / "deploy.env").write_text(f"INTER_HUB_URL=https://hub\nOPS_HUB_KEY={keyed.key}\n",
+                                     encoding="utf-8")
+    (repo / "untracked.env").write_text(f"OPS_HUB_KEY={keyed.key}\n", encoding="utf-8")
+    subprocess.run(["git", "-C", str(repo), "add", "deploy.env"], check=True)
+    run = run_gate_cli(capsys, tmp_path / "r", *live_args(keyed, scan=repo))
+    assert run.code == 1
+    assert run.failing == {"4"}
+    wheres = {f["where"] for f in run.failures("4") if f["what"] == "OPS_HUB_KEY value committed"}
+    assert wheres == {f"{repo / 'deploy.env'}:2"}  # tracked files only
+    assert keyed.key not in run.everything()
+
+
+@pytest.mark.requirement("GATE-04")
+def test_token_like_literal_and_secret_with_value_fail_gate_4(keyed, tmp_path, capsys):
+    repo = clean_repo(tmp_path / "activity-core")
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    (repo / "ci.sh").write_text(f"export GITHUB_TOKEN={token}\n", encoding="utf-8")
+    subprocess.run(["git", "-C", str(repo), "add", "ci.sh"], check=True)
+    args = [*live_args(keyed, runtime=False, scan=repo), "--runtime-manifest", str(RUNTIME),
+            "--runtime-manifest", str(BROKEN / "10-secrets-with-value.yaml")]
+    run = run_gate_cli(capsys, tmp_path / "r", *args)
+    assert run.failing == {"4"}
+    whats = [f["what"] for f in run.failures("4")]
+    assert any(w.startswith("token-like literal") for w in whats)
+    assert "Secret activity-core-ops-hub carries a value for OPS_HUB_KEY in Git" in whats
+    assert token not in run.everything()
+
+
+@pytest.mark.requirement("GATE-05")
+def test_empty_inter_hub_url_fails_gate_5(keyed, tmp_path, capsys):
+    broken = BROKEN / "20-runtime-empty-url.yaml"
+    args = [*live_args(keyed, runtime=False), "--runtime-manifest", str(broken),
+            "--runtime-manifest", str(SECRETS)]
+    run = run_gate_cli(capsys, tmp_path / "r", *args)
+    assert run.code == 1
+    assert run.failing == {"5"}
+    (failure,) = run.failures("5")
+    line = next(n for n, row in enumerate(broken.read_text().splitlines(), 1)
+                if 'INTER_HUB_URL: ""' in row)
+    assert failure["what"] == "INTER_HUB_URL is empty"
+    assert failure["where"] == f"{broken}:{line}"
+
+
+@pytest.mark.requirement("GATE-05")
+def test_source_placeholders_and_invalid_mapping_name_file_and_line(keyed, tmp_path, capsys):
+    placeholders = BROKEN / "20-runtime-placeholders.yaml"
+    run = run_gate_cli(capsys, tmp_path / "r", *live_args(keyed, runtime=False),
+                       "--runtime-manifest", str(placeholders))
+    whats = {f["what"] for f in run.failures("5")}
+    assert whats == {"INTER_HUB_URL is empty", "OPS_HUB_WIDGET_MAPPING is empty"}
+    # without the Secret manifest the gate says it cannot tell whether the Secret holds a value
+    assert any("cannot tell" in n for n in run.check("5")["notes"])
+
+    invalid = BROKEN / "20-runtime-invalid-mapping.yaml"
+    rows = invalid.read_text().splitlines()
+    run = run_gate_cli(capsys, tmp_path / "r2", *live_args(keyed, runtime=False),
+                       "--runtime-manifest", str(invalid), "--runtime-manifest", str(SECRETS))
+    assert run.failing == {"5"}
+    wheres = {f["where"] for f in run.failures("5") if "breaks the contract" in f["what"]}
+    event_line = next(n for n, r in enumerate(rows, 1) if "ops-service-observed" in r)
+    scope_line = next(n for n, r in enumerate(rows, 1) if "ops-evidence" in r)
+    assert f"{invalid}:{event_line}" in wheres and f"{invalid}:{scope_line}" in wheres
+    assert any("differs from the mapping the gate checked" in f["what"]
+               for f in run.failures("5"))
+
+
+@pytest.mark.requirement("GATE-05")
+def test_without_runtime_manifests_gate_5_is_blocked(keyed, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("INTER_HUB_URL", keyed.base_url)
+    monkeypatch.setenv("OPS_HUB_WIDGET_MAPPING", str(MAPPING))
+    run = run_gate_cli(capsys, tmp_path / "r", *live_args(keyed, runtime=False))
+    assert run.status("5") == "blocked" and run.code == 1
+    monkeypatch.delenv("INTER_HUB_URL")
+    run = run_gate_cli(capsys, tmp_path / "r2", *live_args(keyed, runtime=False))
+    assert run.status("5") == "fail"
+    assert run.failures("5")[0]["where"] == "env INTER_HUB_URL"
+
+
+@pytest.mark.requirement("GATE-06")
+def test_hub_accepting_an_undeclared_type_fails_gate_6(tmp_path, capsys, monkeypatch):
+    with _custom_hub(monkeypatch, faults=["accept_undeclared_event_type"]) as hub:
+        run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
+    assert run.code == 1
+    assert run.failing == {"6"}
+    whats = {f["what"] for f in run.failures("6")}
+    assert "undeclared event type ops-service-observed accepted" in whats
+    assert all(f["actual"] == "201" for f in run.failures("6"))
+    assert run.report["writes"]["storedByMistake"] == len(run.failures("6"))
+
+
+@pytest.mark.requirement("FBK-03")
+def test_empty_fallback_fails_the_fallback_check(tmp_path, capsys, monkeypatch):
+    seed = default_seed()
+    seed["progress"] = []
+    with _custom_hub(monkeypatch, seed=seed) as hub:
+        run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
+    assert run.code == 1
+    assert run.failing == {"fallback"}
+    (failure,) = run.failures("fallback")
+    assert failure["what"] == "no closure evidence" and failure["actual"] == "an empty list"
+    assert run.check("fallback")["closureEvidence"] is False
+    assert "T06 stays open" in run.report["fallbackDecision"]
+    assert "State Hub fallback" in run.files["gate.md"]
+
+
+@pytest.mark.requirement("FBK-02", "SEC-01")
+def test_fallback_detail_leaking_the_key_fails(tmp_path, capsys, monkeypatch):
+    with _custom_hub(monkeypatch, faults=["progress_leaks_secret"]) as hub:
+        run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
+        key = hub.key
+    assert run.failing == {"fallback"}
+    assert run.failures("fallback")
+    assert key not in run.everything()
+
+
+@pytest.mark.requirement("GATE-01")
+def test_counts_as_strings_fail_gate_1(tmp_path, capsys, monkeypatch):
+    with _custom_hub(monkeypatch, faults=["counts_as_strings"]) as hub:
+        run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
+    assert run.code == 1
+    assert run.failing == {"1"}
+    failures = run.failures("1")
+    assert {f["what"] for f in failures} == {"pagination counts do not decode as integers"}
+    assert {f["where"] for f in failures} == {"GET /api/v2/widgets",
+                                              "GET /api/v2/interaction-events"}
+    assert "totalCount='" in failures[0]["actual"]
+
+
+@pytest.mark.requirement("GATE-01")
+def test_missing_rate_limit_headers_fail_gate_1(tmp_path, capsys, monkeypatch):
+    with _custom_hub(monkeypatch, faults=["no_rate_limit_headers"]) as hub:
+        run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
+    assert run.failing == {"1"}
+    assert any(f["what"] == "X-RateLimit-Limit header missing" for f in run.failures("1"))
