@@ -1,0 +1,218 @@
+"""Benchmark `validate events`: throughput against baselines measured in this run, and memory.
+
+Generates 200,000 realistic events (~5% invalid: secrets, early names, missing fields,
+duplicates, malformed lines) into a temporary file, then prints:
+
+* events/s of the library path (`check_stream`) and of the CLI end to end;
+* the ratio to orjson parse-only over the same file (target: within 3x);
+* the ratio to check-jsonschema on the same events (target: >= 20x faster).
+  check-jsonschema validates one instance per file, so it runs once on a sample of
+  instance files of two sizes; per-instance cost = the difference / the extra files, and
+  the 200,000-event time is extrapolated as startup + 200,000 x per-instance cost;
+* peak RSS of fresh subprocesses checking 20,000 vs 200,000 events (target: within 10%).
+
+Usage: python benchmarks/bench_events.py [--events N] [--sample N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import importlib.util
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTRACT = ROOT / "contracts" / "v1"
+
+
+def _generator():
+    source = ROOT / "fixtures" / "events" / "generate.py"
+    spec = importlib.util.spec_from_file_location("_events_gen", source)
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_stream(path: Path, count: int, invalid_share: float = 0.05, seed: int = 1) -> int:
+    """Write `count` lines; return how many were made invalid on purpose."""
+    gen = _generator()
+    rng = random.Random(seed)
+    kinds = list(gen.SECRET_TEMPLATES)
+    recent: list[bytes] = []
+    bad = 0
+    with open(path, "wb") as fh:
+        for event in gen.valid_events(count, seed=seed):
+            line = orjson.dumps(event)
+            if rng.random() < invalid_share:
+                bad += 1
+                roll = rng.random()
+                if roll < 0.4:
+                    key, value = gen.fake_secret(rng.choice(kinds), rng)
+                    line = orjson.dumps(gen.insert_at_random_depth(event, key, value, rng))
+                elif roll < 0.6:
+                    broken = copy.deepcopy(event)
+                    broken["eventType"] = rng.choice(["ops-service-observed", "ops-inventory-drift",
+                                                      "ops-access-path-checked"])
+                    line = orjson.dumps(broken)
+                elif roll < 0.8:
+                    broken = copy.deepcopy(event)
+                    del broken["metadata"][rng.choice(["context_key", "attributes"])]
+                    line = orjson.dumps(broken)
+                elif roll < 0.9 and recent:
+                    line = rng.choice(recent)  # a duplicate idempotency key
+                else:
+                    line = line[: len(line) // 2]  # malformed
+            elif len(recent) < 64:
+                recent.append(line)
+            fh.write(line + b"\n")
+    return bad
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def parse_only(path: Path) -> None:
+    loads = orjson.loads
+    with open(path, "rb") as fh:
+        for line in fh:
+            with contextlib.suppress(orjson.JSONDecodeError):
+                loads(line)
+
+
+def library_path(path: Path, limit: int | None = None) -> int:
+    from itertools import islice
+
+    from ihub_conformance.event_stream import check_stream
+
+    with open(path, "rb") as fh:
+        lines = islice(fh, limit) if limit else fh
+        return sum(1 for _ in check_stream(lines))
+
+
+def _best(fn, repeat: int) -> float:
+    return min(_timed(fn) for _ in range(repeat))
+
+
+def check_jsonschema_rate(path: Path, small: int, large: int, workdir: Path) -> tuple[float, float]:
+    """(startup seconds, seconds per instance) of check-jsonschema on instance files."""
+    exe = shutil.which("check-jsonschema") or str(Path(sys.executable).parent / "check-jsonschema")
+    with open(path, "rb") as fh:
+        events = [line for _, line in zip(range(large), fh, strict=False)]
+    files = []
+    for i, line in enumerate(events):
+        target = workdir / f"event-{i:05d}.json"
+        target.write_bytes(line)
+        files.append(str(target))
+    schema = CONTRACT / "interaction-event.schema.json"
+    # The schemas' $ids live under the .invalid TLD; --base-uri makes their relative
+    # $refs resolve to the files next to the schema, offline. The contract's patterns use
+    # inline flags such as (?i), which ECMA-262 lacks: use the Python regex dialect.
+    base = ["--schemafile", str(schema), "--base-uri", schema.as_uri(),
+            "--regex-variant", "python", "--output-format", "text"]
+
+    def run(n: int) -> float:
+        start = time.perf_counter()
+        done = subprocess.run([exe, *base, *files[:n]], capture_output=True, text=True,
+                              check=False)
+        took = time.perf_counter() - start
+        if "schemafile was not valid" in done.stdout + done.stderr or done.returncode > 1:
+            raise SystemExit(f"check-jsonschema failed: {(done.stdout + done.stderr)[-400:]}")
+        return took
+
+    t_small, t_large = run(small), run(large)
+    per = max((t_large - t_small) / (large - small), 1e-9)
+    return max(t_small - small * per, 0.0), per
+
+
+def peak_rss_mb(path: Path, limit: int) -> float:
+    """Peak RSS of a fresh interpreter checking the first `limit` lines (library path)."""
+    out = subprocess.run([sys.executable, __file__, "--rss-child", str(path), str(limit)],
+                         capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _verdict(ok: bool) -> str:
+    return "target met" if ok else "target NOT met"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--sample", type=int, default=1000,
+                        help="instance files for check-jsonschema (also runs a quarter of it)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rss-child", nargs=2, metavar=("FILE", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.rss_child:
+        library_path(Path(args.rss_child[0]), int(args.rss_child[1]))
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # KiB on Linux
+        return 0
+
+    n = args.events
+    with tempfile.TemporaryDirectory(prefix="bench-events-") as tmp:
+        work = Path(tmp)
+        stream = work / "events.jsonl"
+        bad = write_stream(stream, n)
+        size = stream.stat().st_size
+        print(f"stream: {n} events, {bad} made invalid ({bad / n:.1%}), {size / 1e6:.1f} MB")
+
+        library_path(stream, 2000)  # warm: compile validators, import modules
+        t_parse = _best(lambda: parse_only(stream), args.repeat)
+        findings = library_path(stream)
+        t_lib = _best(lambda: library_path(stream), args.repeat)
+        cli = [sys.executable, "-m", "ihub_conformance.cli", "validate", "events", str(stream),
+               "--format", "json"]
+        with open(os.devnull, "wb") as sink:
+            t_cli = _best(lambda: subprocess.run(cli, stdout=sink, check=False), 1)
+        print(f"findings reported: {findings}")
+        print(f"orjson parse-only : {n / t_parse:12,.0f} events/s  ({t_parse:.2f} s)")
+        print(f"library path      : {n / t_lib:12,.0f} events/s  ({t_lib:.2f} s)")
+        print(f"CLI end to end    : {n / t_cli:12,.0f} events/s  ({t_cli:.2f} s, "
+              "with interpreter start and JSON output)")
+        ratio_parse = t_lib / t_parse
+        print(f"library vs parse-only: {ratio_parse:.2f}x slower  -> "
+              f"{_verdict(ratio_parse <= 3.0)} (within 3x)")
+
+        small = max(args.sample // 4, 10)
+        startup, per = check_jsonschema_rate(stream, small, args.sample, work)
+        t_cj = startup + per * n
+        print(f"check-jsonschema  : {1 / per:12,.0f} events/s per instance "
+              f"(startup {startup:.2f} s; measured on {small} and {args.sample} instance "
+              f"files; {n} events extrapolated to {t_cj:.0f} s)")
+        speedup_lib = t_cj / t_lib
+        speedup_cli = t_cj / t_cli
+        print(f"library vs check-jsonschema: {speedup_lib:.0f}x faster -> "
+              f"{_verdict(speedup_lib >= 20)} (>= 20x)")
+        print(f"CLI vs check-jsonschema    : {speedup_cli:.0f}x faster -> "
+              f"{_verdict(speedup_cli >= 20)} (>= 20x)")
+
+        small_n = n // 10
+        rss_small = peak_rss_mb(stream, small_n)
+        rss_large = peak_rss_mb(stream, n)
+        growth = rss_large / rss_small - 1
+        print(f"peak RSS: {rss_small:.1f} MB at {small_n} events, {rss_large:.1f} MB at {n} "
+              f"events: {growth:+.1%} -> {_verdict(growth <= 0.10)} (flat within 10%)")
+        print(json.dumps({"events": n, "parse_eps": n / t_parse, "library_eps": n / t_lib,
+                          "cli_eps": n / t_cli, "ratio_parse": ratio_parse,
+                          "speedup_check_jsonschema": speedup_lib, "rss_growth": growth}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
