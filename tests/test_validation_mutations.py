@@ -1,0 +1,233 @@
+"""Mutation tests: every contract-breaking change to a valid example is rejected.
+
+Mutants are derived programmatically from the valid corpus (none of them is in
+the repository): each non-optional field dropped, each typed value swapped for
+a wrong type, an unknown field added to each strict object, each string
+blanked, ids and timestamps corrupted, live names swapped for early ones and
+secrets planted in free-form metadata. The lists of optional and free-form
+paths below come from the source document, not from the schemas.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ihub_conformance.validation import validator_for
+
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus" / "v1"
+KINDS = ["mapping", "event", "manifest", "widget", "progress"]
+Path_ = tuple[Any, ...]
+
+# Fields a client may leave out (regexes over dotted paths, list indexes as '#').
+OPTIONAL = {
+    "event": [r"viewContext", r"metadata\.attributes\.(?!observed_at$).+"],
+    "mapping": [r"description"],
+    "manifest": [r"id", r"hubId", r"description", r"createdAt", r"updatedAt"],
+    "widget": [r"capabilityRef", r"viewContext", r"status", r"adapterSpecId"],
+    "progress": [r"#\.detail\.(inter_hub_sink|summary|attributes)(\..+)?"],
+}
+# Free-form compact detail: any JSON type is allowed there (strings still checked).
+FREE_FORM = {
+    "event": [r"metadata\.attributes\.(?!observed_at$).+"],
+    "progress": [r"#\.detail\.attributes\..+"],
+}
+# Objects that must reject unknown fields (empty path = the document itself).
+STRICT = {
+    "event": [r"", r"metadata"],
+    "mapping": [r"", r"mappings\.#", r"mappings\.#\.widget"],
+    "manifest": [r""],
+    "widget": [r""],
+    "progress": [r"#", r"#\.detail"],
+}
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT")
+SECRETS = [
+    "Bearer 0123456789abcdef",
+    "token=0123456789abcdef",
+    "https://hub.coulomb.social/api/v2/widgets?api_key=abc",
+    "https://ops:hunter2@registry.example/v2",
+    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJvcHMifQ.c2ln",
+    "-----BEGIN PRIVATE KEY-----",
+    "AKIAABCDEFGHIJKLMNOP",
+    "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+    "Authorization: Basic b3BzOmh1bnRlcjI=",
+    "<!DOCTYPE html><html><body>login</body></html>",
+]
+EARLY = {
+    "ops-service-discovered": "ops-service-observed",
+    "ops-drift-detected": "ops-inventory-drift",
+    "ops-service": "ops-service-card",
+    "ops-endpoint": "ops-endpoint-card",
+    "ops-backup-set": "ops-backup-card",
+    "ops-risk": "ops-drift-card",
+    "ops-production": "ops-evidence",
+}
+
+
+def _dotted(path: Path_) -> str:
+    return ".".join("#" if isinstance(p, int) else str(p) for p in path)
+
+
+def _matches(patterns: list[str], path: Path_) -> bool:
+    dotted = _dotted(path)
+    return any(re.fullmatch(pattern, dotted) for pattern in patterns)
+
+
+def _walk(node: Any, path: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
+    yield path, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, (*path, index))
+
+
+def _replace(doc: Any, path: Path_, value: Any) -> Any:
+    mutant = copy.deepcopy(doc)
+    node = mutant
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    return mutant
+
+
+def _drop(doc: Any, path: Path_) -> Any:
+    mutant = copy.deepcopy(doc)
+    node = mutant
+    for part in path[:-1]:
+        node = node[part]
+    del node[path[-1]]
+    return mutant
+
+
+def _wrong_types(value: Any) -> list[Any]:
+    if isinstance(value, bool):
+        return ["true", 1]
+    if isinstance(value, int):
+        return [str(value), value + 0.5, None]
+    if isinstance(value, float):
+        return [str(value), None]
+    if isinstance(value, str):
+        return [12345, None, [value], {"value": value}]
+    if isinstance(value, list):
+        return [{}, "list", None]
+    if isinstance(value, dict):
+        return [[value], "object", None]
+    return ["null"]
+
+
+def mutants(kind: str, doc: Any) -> Iterator[tuple[str, Any]]:
+    """(description, mutant) pairs that each break the contract."""
+    for path, value in _walk(doc):
+        if not path:
+            for wrong in _wrong_types(doc):
+                yield f"root as {type(wrong).__name__}", wrong
+            continue
+        where = "/" + "/".join(map(str, path))
+        free = _matches(FREE_FORM.get(kind, []), path)
+        if isinstance(path[-1], str) and not _matches(OPTIONAL[kind], path):
+            yield f"drop {where}", _drop(doc, path)
+        if not free:
+            for wrong in _wrong_types(value):
+                yield f"{where} as {type(wrong).__name__}", _replace(doc, path, wrong)
+        if isinstance(value, str):
+            yield f"blank {where}", _replace(doc, path, "")
+            if not free:
+                yield f"whitespace {where}", _replace(doc, path, "   ")
+            if UUID.match(value):
+                yield f"truncated uuid {where}", _replace(doc, path, value[:-1])
+                yield f"non-hex uuid {where}", _replace(doc, path, "g" + value[1:])
+            if TIMESTAMP.match(value):
+                yield f"no offset {where}", _replace(doc, path, value[:19])
+                yield f"bad month {where}", _replace(doc, path, value[:5] + "13" + value[7:])
+                yield f"date only {where}", _replace(doc, path, value[:10])
+            if value in EARLY:
+                yield f"early name {where}", _replace(doc, path, EARLY[value])
+            if free:
+                for secret in SECRETS:
+                    yield f"secret in {where}", _replace(doc, path, f"probe: {secret}")
+        if isinstance(value, dict) and _matches(STRICT[kind], path):
+            yield f"unknown field in {where}", _replace(doc, (*path, "zzUnknown"), "x")
+    if isinstance(doc, dict) and _matches(STRICT[kind], ()):
+        yield "unknown top-level field", {**doc, "zzUnknown": "x"}
+
+
+def _examples() -> list[tuple[str, Path]]:
+    return [
+        (kind, path)
+        for kind in KINDS
+        for path in sorted((CORPUS / kind / "valid").glob("*.json"))
+        if not path.name.startswith("wrapped-")
+    ]
+
+
+@pytest.mark.parametrize(("kind", "path"), _examples(), ids=lambda v: getattr(v, "name", v))
+def test_every_mutant_of_a_valid_example_is_rejected(kind: str, path: Path):
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    validator = validator_for(kind)
+    assert validator.is_valid(doc), validator.violations(doc)
+    accepted: list[str] = []
+    count = 0
+    for description, mutant in mutants(kind, doc):
+        count += 1
+        if validator.is_valid(mutant) or not validator.violations(mutant):
+            accepted.append(description)
+    assert count >= 3
+    assert not accepted, f"{path.name}: accepted {len(accepted)} of {count} mutants: {accepted}"
+
+
+def test_mutation_generator_covers_each_class_of_change():
+    doc = json.loads((CORPUS / "event" / "valid" / "endpoint-verified-entity.json").read_text())
+    descriptions = [d for d, _ in mutants("event", doc)]
+    for expected in ("drop /widgetId", "blank /eventType", "/widgetId as int",
+                     "truncated uuid /widgetId", "no offset /metadata/attributes/observed_at",
+                     "secret in /metadata/attributes/endpoint", "unknown field in /metadata",
+                     "unknown top-level field"):
+        assert expected in descriptions
+    assert "drop /viewContext" not in descriptions  # optional per the source
+
+
+_LIVE_EVENTS = {"ops-service-discovered", "ops-endpoint-verified", "ops-backup-verified",
+                "ops-drift-detected"}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    event_type=st.text(min_size=0, max_size=40).filter(lambda t: t not in _LIVE_EVENTS),
+    widget_id=st.text(max_size=40).filter(lambda t: not UUID.match(t.lower())),
+)
+def test_random_event_types_and_widget_ids_are_rejected(event_type: str, widget_id: str):
+    doc = json.loads((CORPUS / "event" / "valid" / "service-discovered.json").read_text())
+    validator = validator_for("event")
+    bad_type = copy.deepcopy(doc)
+    bad_type["eventType"] = event_type
+    bad_type["metadata"]["idempotency_key"] = (
+        f"{doc['metadata']['activity_core_run_id']}:{doc['metadata']['context_key']}:{event_type}"
+    )
+    assert not validator.is_valid(bad_type)
+    assert any(v.pointer == "/eventType" for v in validator.violations(bad_type))
+    bad_id = copy.deepcopy(doc)
+    bad_id["widgetId"] = widget_id
+    assert [v.pointer for v in validator.violations(bad_id)] == ["/widgetId"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=st.from_regex(r"[a-z][a-zA-Z_]{0,12}", fullmatch=True))
+def test_random_unknown_fields_on_strict_documents_are_rejected(name: str):
+    for kind, filename in (("event", "service-discovered.json"), ("widget", "service-catalog.json"),
+                           ("mapping", "single-entity.json"), ("manifest", "ops-hub-active.json")):
+        doc = json.loads((CORPUS / kind / "valid" / filename).read_text())
+        if name in doc:
+            continue
+        doc[name] = "x"
+        assert not validator_for(kind).is_valid(doc), (kind, name)
