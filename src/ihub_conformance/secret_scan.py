@@ -79,9 +79,9 @@ _ANCHORS = (
     "cookie", "header", "body", "credential", "private", "session", "response", "request",
     "aws", r"api[-_. ]?key", r"access[-_. ]?key", r"\\",
 )
-# Long runs of token characters: where unknown high-entropy secrets hide. 21, not 20:
-# the contract's own key `activity_core_run_id` is exactly 20 characters.
-_TOKEN_RUN = r"[A-Za-z0-9_+=]{21}"  # noqa: S105 (a pattern)
+# Long runs of token characters: where unknown high-entropy secrets hide. "_" and "-"
+# split runs so snake_case keys (`activity_core_run_id`) and UUID groups stay short.
+_TOKEN_RUN = r"[A-Za-z0-9+=]{16}"  # noqa: S105 (a pattern)
 PREFILTER_PATTERN = "(?i)" + "|".join(_ANCHORS) + "|" + _TOKEN_RUN
 _PREFILTER = re.compile(PREFILTER_PATTERN)
 
@@ -150,7 +150,9 @@ _CANDIDATE = re.compile(r"[A-Za-z0-9_+=/\-]{20,}")
 _LONG_RUN = re.compile(_TOKEN_RUN)
 _HEX = re.compile(r"[0-9a-f]+|[0-9A-F]+")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_WORD_PIECE = re.compile(r"[a-z]{2,}\d{0,4}|[A-Z][a-z]+\d{0,4}|[A-Z]{2,}\d{0,4}|\d{1,14}|v\d+")
+# One piece of an identifier: words (lower, Capitalised or CamelCase runs of 2+ letters,
+# ACRONYMS) and short numbers. Random tokens interleave single letters and digits.
+_WORD_PIECE = re.compile(r"(?:[A-Z]?[a-z]{2,}|[A-Z]{2,}(?![a-z])|\d{1,14})+|v\d+")
 _PIECE_SPLIT = re.compile(r"[_+=/\-.]+")
 _DIGEST_WORDS = re.compile(r"sha|digest|hash|checksum|commit|revision|etag|fingerprint|"
                            r"integrity|md5", _I)
