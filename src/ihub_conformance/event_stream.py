@@ -146,6 +146,13 @@ def _safe_reason(reason: str) -> str:
     return reason
 
 
+def _safe_pointer(pointer: str) -> str:
+    # A secret used as a field name would otherwise travel in the pointer.
+    if not secret_scan.might_contain_secret(pointer):
+        return pointer
+    return "/".join(secret_scan.mask_secrets(part) for part in pointer.split("/"))
+
+
 def check_stream(lines: Iterable[bytes], *, contract: str = "v1",
                  summary: StreamSummary | None = None) -> Iterator[Finding]:
     """Findings for each line of a JSON Lines stream, in line order (lazy).
@@ -178,8 +185,8 @@ def check_stream(lines: Iterable[bytes], *, contract: str = "v1",
         found: list[Finding] = []
         if not is_valid(doc):
             for v in validator.violations(doc):
-                found.append(Finding(number, classifier.kind(v.pointer, doc), v.pointer,
-                                     _safe_reason(v.reason)))
+                found.append(Finding(number, classifier.kind(v.pointer, doc),
+                                     _safe_pointer(v.pointer), _safe_reason(v.reason)))
         # Raw text of the line for the prefilter; orjson has already checked it is UTF-8.
         if not clean(raw if type(raw) is str else raw.decode()):
             for s in secret_scan.scan_json(doc):

@@ -246,6 +246,16 @@ def redact(secret: str) -> str:
     return f"…({len(secret)} chars)"
 
 
+def mask_secrets(text: str) -> str:
+    """`text` with every detected secret replaced by its redacted preview."""
+    if _PREFILTER.search(text) is None:
+        return text
+    for json_mode in (True, False):
+        for _, secret in list(_scan_string(text, json_mode=json_mode)):
+            text = text.replace(secret, redact(secret))
+    return text
+
+
 def scan_text(text: str) -> list[SecretFinding]:
     """Secret-like material in free text (files, logs, cassettes), with line numbers."""
     findings = []
@@ -302,7 +312,8 @@ def _walk(node: Any, pointer: str, key: str, out: list[SecretFinding]) -> None:
     if isinstance(node, dict):
         for k, v in node.items():
             k = str(k)
-            here = f"{pointer}/{_escape(k)}"
+            # A secret used as a key must not leak through the pointer either.
+            here = f"{pointer}/{_escape(mask_secrets(k))}"
             if is_suspicious_key(k):
                 out.append(SecretFinding(SUSPICIOUS_KEY, here, f"{k}: {_describe(v)}"))
             for kind, secret in _scan_string(k, json_mode=True):
