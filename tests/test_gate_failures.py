@@ -260,3 +260,18 @@ def test_missing_rate_limit_headers_fail_gate_1(tmp_path, capsys, monkeypatch):
         run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
     assert run.failing == {"1"}
     assert any(f["what"] == "X-RateLimit-Limit header missing" for f in run.failures("1"))
+
+
+@pytest.mark.requirement("GATE-06")
+@pytest.mark.parametrize("fault, failing, what", [
+    ("store_rejected_event", {"6"}, "rejected ops-service-observed event was stored anyway"),
+    ("actor_type_user", {"6"}, "ops-service-discovered event actorType"),
+    ("ignore_event_type_filter", {"6"}, "list filter widgetId+eventType not applied"),
+    ("created_200", {"1", "6"}, "widget creation (gate-6 smoke)"),
+])
+def test_smoke_faults_fail_gate_6(fault, failing, what, tmp_path, capsys, monkeypatch):
+    with _custom_hub(monkeypatch, faults=[fault]) as hub:
+        run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
+    assert run.code == 1
+    assert run.failing == failing
+    assert what in {f["what"] for f in run.failures("6")}

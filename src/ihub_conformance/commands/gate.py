@@ -29,6 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scan-repo", action="append", default=[], metavar="PATH",
                         help="git work tree whose tracked files must not hold the key or "
                         "token-like literals; repeatable")
+    parser.add_argument("--scan-exclude", action="append", default=[], metavar="GLOB",
+                        help="repository-relative glob whose files get no token-like scan "
+                        "(e.g. a corpus of fake secrets); the key itself is still searched "
+                        "there; repeatable")
     parser.add_argument("--cassettes", action="append", default=[], metavar="DIR",
                         help="cassette directory to scan (default: fixtures/cassettes under "
                         "the current directory and each --scan-repo, when present)")
@@ -69,6 +73,7 @@ def main(args: argparse.Namespace) -> int:
     config = GateConfig(
         target=args.target, key_env=args.key_env, mapping=args.mapping,
         runtime_manifests=list(args.runtime_manifest), scan_repos=list(args.scan_repo),
+        scan_exclude=list(args.scan_exclude),
         state_hub=args.state_hub, required=parse_required(args.require),
         allow_writes=args.allow_writes, report_dir=Path(args.report_dir),
         contract=args.contract, assumptions_file=args.assumptions,

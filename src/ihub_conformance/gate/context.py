@@ -25,6 +25,7 @@ class GateConfig:
     mapping: str | None = None
     runtime_manifests: list[str] = field(default_factory=list)
     scan_repos: list[str] = field(default_factory=list)
+    scan_exclude: list[str] = field(default_factory=list)  # globs: no token scan (key still)
     state_hub: str | None = None
     required: tuple[str, ...] = DEFAULT_REQUIRED
     allow_writes: bool = False

@@ -1,0 +1,68 @@
+"""Gate 4's places for a leaked key: report dir, cassettes, excluded globs; never in output."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from gate_helpers import canary_key, clean_repo, live_args, run_gate_cli
+from ihub_conformance.reference.server import running_reference_hub
+
+
+@pytest.fixture(scope="module")
+def hub():
+    with running_reference_hub(key=canary_key()) as running:
+        yield running
+
+
+@pytest.fixture
+def keyed(monkeypatch, hub):
+    monkeypatch.setenv("OPS_HUB_KEY", hub.key)
+    monkeypatch.delenv("OPS_HUB_WIDGET_MAPPING", raising=False)
+    return hub
+
+
+@pytest.mark.requirement("GATE-04", "SEC-01")
+def test_key_in_the_report_dir_or_a_cassette_fails_gate_4(keyed, tmp_path, capsys):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "debug.log").write_text(f"Authorization: Bearer {keyed.key}\n", encoding="utf-8")
+    cassettes = tmp_path / "cassettes"
+    cassettes.mkdir()
+    (cassettes / "run.yaml").write_text(f"headers:\n  x: ['{keyed.key}']\n", encoding="utf-8")
+    run = run_gate_cli(capsys, reports, *live_args(keyed), "--cassettes", str(cassettes))
+    assert run.code == 1 and run.failing == {"4"}
+    wheres = {f["where"] for f in run.failures("4") if f["what"] == "OPS_HUB_KEY value committed"}
+    assert wheres == {f"{reports / 'debug.log'}:1", f"{cassettes / 'run.yaml'}:2"}
+    written = [(reports / n).read_text() for n in ("gate.json", "gate.md", "junit.xml")]
+    outputs = "\n".join([run.out, run.err, *written])
+    assert keyed.key not in outputs
+
+
+@pytest.mark.requirement("GATE-04")
+def test_scan_exclude_skips_token_scan_but_never_the_key(keyed, tmp_path, capsys):
+    repo = clean_repo(tmp_path / "repo")
+    corpus = repo / "corpus"
+    corpus.mkdir()
+    (corpus / "fake.txt").write_text("token ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8\n",
+                                     encoding="utf-8")
+    subprocess.run(["git", "-C", str(repo), "add", "corpus/fake.txt"], check=True)
+    run = run_gate_cli(capsys, tmp_path / "r", *live_args(keyed, scan=repo),
+                       "--scan-exclude", "corpus/*")
+    assert run.code == 0, run.out
+    (corpus / "leak.txt").write_text(f"{keyed.key}\n", encoding="utf-8")
+    subprocess.run(["git", "-C", str(repo), "add", "corpus/leak.txt"], check=True)
+    run = run_gate_cli(capsys, tmp_path / "r2", *live_args(keyed, scan=repo),
+                       "--scan-exclude", "corpus/*")
+    assert run.failing == {"4"}
+    assert [f["where"] for f in run.failures("4")] == [f"{corpus / 'leak.txt'}:1"]
+
+
+@pytest.mark.requirement("SEC-01")
+def test_a_hub_echoing_the_key_never_gets_it_into_the_outputs(tmp_path, capsys, monkeypatch):
+    key = canary_key()
+    monkeypatch.setenv("OPS_HUB_KEY", key)
+    with running_reference_hub(key=key, faults=frozenset({"echo_key"})) as hub:
+        run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
+    assert key not in run.everything()
