@@ -56,18 +56,18 @@ class MissingRecording(Exception):
 class HubSession:
     mode: str  # reference | live | replay | record
     base_url: str
-    key: str | None
-    unbound_key: str | None
-    assumptions: Assumptions
+    key: str | None = field(repr=False)
+    unbound_key: str | None = field(repr=False)
+    assumptions: Assumptions = field(repr=False)
     contract: str
     run_id: str
     allow_writes: bool
     clock: str | None = None  # a fixed "now" for record/replay
     display_url: str | None = None  # the target without credentials, for reports
-    written: list[Written] = field(default_factory=list)
+    written: list[Written] = field(default_factory=list, repr=False)
     requests: int = 0
     current_test: str = ""
-    _client: InterHubClient | None = None
+    _client: InterHubClient | None = field(default=None, repr=False)
 
     # -- plumbing ---------------------------------------------------------------------
 

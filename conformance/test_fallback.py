@@ -1,0 +1,68 @@
+"""The State Hub fallback read: GET /progress/?event_type=ops_inventory_probe&limit=20.
+
+Against the reference target the State Hub is served by the same app; against a
+live target it is ``values.state_hub.url`` of the assumption register (the test
+skips when that is not set). The State Hub needs no key and is never sent one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from ihub_conformance.hub_session import HubSession
+from ihub_conformance.secret_scan import contains_literal, scan_json
+
+requirement = pytest.mark.requirement
+PROBE = "ops_inventory_probe"
+
+
+def _progress(hub: HubSession, **params: Any) -> list[dict]:
+    base = hub.assumptions.get("state_hub.url")
+    if hub.mode == "live" and not base:
+        pytest.skip("no State Hub URL (set values.state_hub.url in --assumptions)")
+    path = hub.assumptions.get("state_hub.path")
+    url = f"{str(base).rstrip('/')}{path}" if base and hub.mode == "live" else path
+    return hub.expect(hub.get(url, params=params, key=None), 200, "progress")
+
+
+@requirement("FBK-02", "ACS-06")
+def test_fallback_query_answers_probe_events(hub: HubSession) -> None:
+    rows = _progress(hub, event_type=PROBE, limit=20)
+    assert len(rows) <= 20
+    assert {row["event_type"] for row in rows} <= {PROBE}, "event_type filter ignored"
+
+
+@requirement("FBK-02")
+def test_progress_is_newest_first_and_limited(hub: HubSession) -> None:
+    rows = _progress(hub, limit=500)
+    stamps = [row["created_at"] for row in rows]
+    assert stamps == sorted(stamps, reverse=True), "not newest first"
+    if len(rows) >= 2:
+        assert len(_progress(hub, limit=1)) == 1, "limit ignored"
+
+
+@requirement("FBK-02")
+@pytest.mark.parametrize("limit", ["0", "501", "ten"])
+def test_out_of_range_limit_is_refused(hub: HubSession, limit: str) -> None:
+    base = hub.assumptions.get("state_hub.url")
+    if hub.mode == "live" and not base:
+        pytest.skip("no State Hub URL (set values.state_hub.url in --assumptions)")
+    path = hub.assumptions.get("state_hub.path")
+    url = f"{str(base).rstrip('/')}{path}" if base and hub.mode == "live" else path
+    hub.expect_rejected(hub.get(url, params={"limit": limit}, key=None), field="limit")
+
+
+@requirement("ACS-08", "FBK-02", "SEC-01")
+def test_probe_detail_is_compact_and_secret_free(hub: HubSession) -> None:
+    rows = _progress(hub, event_type=PROBE, limit=20)
+    secrets = [s for s in (hub.key, hub.unbound_key) if s]
+    for row in rows:
+        text = json.dumps(row)
+        if any(contains_literal(text, s) for s in secrets):
+            pytest.fail(f"progress {row.get('id')} carries the API key", pytrace=False)
+        findings = scan_json(row.get("detail"))
+        assert not findings, f"progress {row.get('id')} detail: " + \
+            "; ".join(f"{f.pointer}: {f.kind}" for f in findings)

@@ -1,0 +1,85 @@
+"""The type registries and the active ops-hub manifest hold the live vocabulary.
+
+What the hub reads (GET /api/v2/event-types, /widget-types, /policy-scopes and
+/hubs/{slug}/manifest) is compared with contracts/<version>/vocabulary/ops-hub.json.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from ihub_conformance._paths import contracts_dir
+from ihub_conformance.hub_session import HubSession
+
+requirement = pytest.mark.requirement
+
+
+@pytest.fixture(scope="session")
+def vocabulary(hub: HubSession) -> dict[str, Any]:
+    path = contracts_dir() / hub.contract / "vocabulary" / "ops-hub.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@requirement("WID-07", "WID-08", "EVT-09")
+@pytest.mark.parametrize("name", ["event_types", "widget_types", "policy_scopes"])
+def test_registry_rows_are_well_formed(hub: HubSession, name: str) -> None:
+    rows = hub.expect_page(hub.page(name, size=int(hub.assumptions.get("pagination.max_size"))),
+                           "registry-entry")
+    assert rows, f"the {name} registry is empty"
+    names = [row["name"] for row in rows]
+    assert len(names) == len(set(names)), f"{name}: duplicate names"
+
+
+@requirement("VOC-10", "EVT-09")
+def test_event_type_registry_holds_the_live_event_types(registry: dict,
+                                                       vocabulary: dict) -> None:
+    missing = sorted(set(vocabulary["eventTypes"]) - registry["event_types"])
+    assert not missing, f"not in event_type_registry: {missing}"
+
+
+@requirement("VOC-09", "WID-07")
+def test_widget_type_registry_holds_the_live_widget_types(registry: dict,
+                                                         vocabulary: dict) -> None:
+    missing = sorted(set(vocabulary["widgetTypes"]) - registry["widget_types"])
+    assert not missing, f"not in the widget-type registry: {missing}"
+
+
+@requirement("VOC-08", "VOC-14", "WID-08")
+def test_policy_scope_registry_holds_the_live_scopes(registry: dict, vocabulary: dict,
+                                                     manifest: dict) -> None:
+    missing = sorted(set(vocabulary["policyScopes"]) - registry["policy_scopes"])
+    assert not missing, f"not in the policy-scope registry: {missing}"
+    for scope in vocabulary["notSeeded"]["policyScopes"]:
+        if scope not in manifest["policyScopes"]:
+            assert scope not in registry["policy_scopes"], f"{scope} is seeded"
+
+
+@requirement("GATE-02", "EVT-10")
+def test_manifest_declares_the_live_vocabulary(hub: HubSession, manifest: dict,
+                                               vocabulary: dict, hub_slug: str) -> None:
+    assert manifest["hub"] == hub_slug
+    assert manifest["status"] == "active"
+    required = hub.assumptions.get("vocabulary.required_event_types")
+    assert not sorted(set(required) - set(manifest["eventTypes"])), "event types missing"
+    assert not sorted(set(vocabulary["widgetTypes"]) - set(manifest["widgetTypes"]))
+    assert not sorted(set(vocabulary["policyScopes"]) - set(manifest["policyScopes"]))
+    category = hub.assumptions.get("vocabulary.annotation_category")
+    assert category in manifest["annotationCategories"]
+
+
+@requirement("GATE-02", "VOC-07")
+def test_manifest_declares_no_early_proposal_names(manifest: dict, vocabulary: dict) -> None:
+    early = set(vocabulary["aliases"])
+    assert not early & set(manifest["eventTypes"]), "early event-type names declared"
+    assert not early & set(manifest["widgetTypes"]), "early widget-type names declared"
+    assert not set(vocabulary["notSeeded"]["policyScopes"]) & set(manifest["policyScopes"])
+
+
+@requirement("GATE-02")
+def test_manifest_vocabulary_is_registered(manifest: dict, registry: dict) -> None:
+    assert not sorted(set(manifest["eventTypes"]) - registry["event_types"])
+    assert not sorted(set(manifest["widgetTypes"]) - registry["widget_types"])
+    assert not sorted(set(manifest["policyScopes"]) - registry["policy_scopes"])
