@@ -89,6 +89,10 @@ def test_server_set_fields_are_rejected(event):
         "-----BEGIN RSA PRIVATE KEY-----",
         "AKIAIOSFODNN7EXAMPLE",
         "password=hunter2",
+        "hub.coulomb.social/api/v2/widgets?page=2",
+        "https://ops:hunter2@registry.example/v2",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "xoxb-123456789012-abcdefghijkl",
     ],
 )
 def test_secret_values_are_rejected_without_echoing_them(event, value):
@@ -99,7 +103,24 @@ def test_secret_values_are_rejected_without_echoing_them(event, value):
     assert value not in " ".join(str(v) for v in found)
 
 
-@pytest.mark.parametrize("name", ["headers", "response_body", "Authorization", "api_key", "cookie"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "headers",
+        "response_body",
+        "Authorization",
+        "api_key",
+        "cookie",
+        "accessToken",
+        "clientSecret",
+        "X-Api-Key",
+        "dbPassword",
+        "responseBody",
+        "set-cookie",
+        "raw_output",
+        "credentials",
+    ],
+)
 def test_secret_field_names_are_rejected(event, name):
     event["metadata"]["attributes"]["nested"] = {name: "x"}
     (reason,) = _at(violations("event", event), f"/metadata/attributes/nested/{name}")
@@ -156,3 +177,18 @@ def test_resource_kinds_validate_responses():
     assert validator_for("event-resource").is_valid(event)
     event["actorType"] = "user"
     assert _at(validator_for("event-resource").violations(event), "/actorType")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "00000000-0000-4000-8000-000000000105",
+        "https://hub.coulomb.social/api/v2/health",
+        "Checked 3 endpoints; all answered 200 within 40 ms",
+        "registry.example/ops/state-hub@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
+    ],
+)
+def test_ordinary_evidence_values_are_not_mistaken_for_secrets(event, value):
+    event["metadata"]["attributes"]["note"] = value
+    assert violations("event", event) == []

@@ -13,8 +13,9 @@ order and duplicates) are domain checks on top.
 from __future__ import annotations
 
 import functools
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import unquote
 
@@ -110,9 +111,10 @@ class ContractValidator:
         )
         self._fast_is_valid = self._compiled.is_valid
         self._vocab = _domain.Vocabulary.from_contract(contract)
-        self._domain: Callable[[Any], list[Violation]] = _domain.checks_for(kind, self._vocab)
+        self._domain: Callable[[Any], Sequence[Violation]] = _domain.checks_for(kind, self._vocab)
         self._unwraps = kind == "mapping"
         self._node_cache: dict[str, dict[str, Any] | None] = {}
+        self._install_fast_paths()
 
     # -- public -----------------------------------------------------------
 
@@ -127,14 +129,35 @@ class ContractValidator:
         prefix = ""
         if self._unwraps:
             doc, prefix = unwrap_mapping(doc)
-        found: set[Violation] = set()
-        if not self._fast_is_valid(doc):
-            for error in self._compiled.iter_errors(doc):
-                found.update(self._convert(error))
-        found.update(self._domain(doc))
+        if self._fast_is_valid(doc):
+            domain = self._domain(doc)
+            if not domain:
+                return []
+            found = set(domain)
+        else:
+            found = {v for error in self._compiled.iter_errors(doc) for v in self._convert(error)}
+            found.update(self._domain(doc))
         if prefix:
             found = {Violation(prefix + v.pointer, v.reason) for v in found}
         return sorted(found)
+
+    def _install_fast_paths(self) -> None:
+        # Hot path for streams: plain closures over the compiled validator and
+        # the domain check, shadowing the methods above for non-wrapped kinds.
+        if self._unwraps:
+            return
+        fast, domain, full = self._fast_is_valid, self._domain, self.violations
+
+        def is_valid(doc: Any) -> bool:
+            return fast(doc) and not domain(doc)
+
+        def violations(doc: Any) -> list[Violation]:
+            if fast(doc) and not domain(doc):
+                return []
+            return full(doc)
+
+        self.is_valid = is_valid  # type: ignore[method-assign]
+        self.violations = violations  # type: ignore[method-assign]
 
     # -- schema error -> violation -----------------------------------------
 
@@ -177,6 +200,8 @@ class ContractValidator:
         if name == "const":
             return f"wrong value {_show(value)}: must be {details.get('expected_value')!r}"
         if custom and name in ("not", "pattern", "format", "falseSchema"):
+            if node and "x-secret-patterns" in node and isinstance(value, str):
+                return _secret_kind(node, value) or str(custom)
             return str(custom)
         if name == "format":
             return f"bad format: not a valid {details.get('format')}"
@@ -229,6 +254,21 @@ def _show(value: Any) -> str:
     if isinstance(value, bool | int | float) or value is None:
         return repr(value)
     return f"(a {json_type(value)})"
+
+
+_secret_patterns: dict[int, list[tuple[str, re.Pattern[str]]]] = {}
+
+
+def _secret_kind(node: dict[str, Any], value: str) -> str | None:
+    """Which of the node's secret patterns the value matches (error path only)."""
+    compiled = _secret_patterns.get(id(node))
+    if compiled is None:
+        compiled = [(reason, re.compile(pattern)) for reason, pattern in node["x-secret-patterns"]]
+        _secret_patterns[id(node)] = compiled
+    for reason, pattern in compiled:
+        if pattern.search(value):
+            return reason
+    return None
 
 
 def _refuse_retrieval(uri: str) -> Any:

@@ -6,8 +6,9 @@ the idempotency key, mapping duplicates and the State Hub list order.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -111,10 +112,11 @@ def _special_reasons(vocab: dict[str, Any]) -> dict[str, str]:
     return reasons
 
 
-def checks_for(kind: str, vocab: Vocabulary) -> Callable[[Any], list[Violation]]:
+def checks_for(kind: str, vocab: Vocabulary) -> Callable[[Any], Sequence[Violation]]:
     """The domain check function for a document kind (a no-op for most resource kinds)."""
+    if kind == "event":
+        return _event_check(vocab)
     checks = {
-        "event": _event_checks,
         "mapping": _mapping_checks,
         "manifest": _manifest_checks,
         "progress": _progress_checks,
@@ -123,14 +125,37 @@ def checks_for(kind: str, vocab: Vocabulary) -> Callable[[Any], list[Violation]]
     check = checks.get(kind)
     if check is None:
         return _no_checks
-    return lambda doc: check(doc, vocab)
+    return functools.partial(check, vocab=vocab)
 
 
-def _no_checks(doc: Any) -> list[Violation]:
-    return []
+_NONE: tuple[Violation, ...] = ()
+
+
+def _no_checks(doc: Any) -> Sequence[Violation]:
+    return _NONE
 
 
 _violation = Violation
+
+
+def _event_check(vocab: Vocabulary) -> Callable[[Any], Sequence[Violation]]:
+    separator = vocab.separator
+
+    def check(doc: Any) -> Sequence[Violation]:
+        # Fast path: the common, correct event costs one string build.
+        try:
+            metadata = doc["metadata"]
+            key = metadata["idempotency_key"]
+            run = metadata["activity_core_run_id"]
+            context = metadata["context_key"]
+            event_type = doc["eventType"]
+        except (KeyError, TypeError, IndexError):
+            return _NONE
+        if key == f"{run}{separator}{context}{separator}{event_type}":
+            return _NONE
+        return _key_mismatch("/metadata/idempotency_key", run, context, event_type, key, separator)
+
+    return check
 
 
 def _key_mismatch(
@@ -149,22 +174,6 @@ def _key_mismatch(
             f"(activity_core_run_id{separator}context_key{separator}event type)",
         )
     ]
-
-
-def _event_checks(doc: Any, vocab: Vocabulary) -> list[Violation]:
-    if not isinstance(doc, dict):
-        return []
-    metadata = doc.get("metadata")
-    if not isinstance(metadata, dict):
-        return []
-    return _key_mismatch(
-        "/metadata/idempotency_key",
-        metadata.get("activity_core_run_id"),
-        metadata.get("context_key"),
-        doc.get("eventType"),
-        metadata.get("idempotency_key"),
-        vocab.separator,
-    )
 
 
 def _mapping_checks(doc: Any, vocab: Vocabulary) -> list[Violation]:
