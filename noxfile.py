@@ -58,10 +58,17 @@ def mutants(session: nox.Session) -> None:
 
 @nox.session
 def gate(session: nox.Session) -> None:
-    """The pre-deploy gate (target and inputs via posargs; key from the environment)."""
+    """The pre-deploy gate (target and inputs via posargs; key from the environment).
+
+    Without posargs: the reference hub with the example mapping and runtime manifests.
+    """
     _install(session)
+    example = ["--target", "reference",
+               "--mapping", "fixtures/mappings/ops-hub-widget-mapping.json",
+               "--runtime-manifest", "fixtures/activity-core/k8s/railiance/20-runtime.yaml",
+               "--runtime-manifest", "fixtures/activity-core/k8s/railiance/10-secrets.yaml"]
     session.run("ihub-conformance", "gate", "--report-dir", str(REPORTS / "gate"),
-                *session.posargs)
+                *(session.posargs or example))
 
 
 @nox.session

@@ -67,6 +67,9 @@ def to_markdown(result: GateResult) -> str:
     ]
     if result.unreachable:
         lines.append(f"- **target unreachable**: {result.unreachable}")
+    lines += ["", "Statuses: PASS; FAIL (evidence below names what, where, expected, actual); "
+              "BLOCKED (a prerequisite is missing). A required check that is not PASS makes "
+              "the verdict NO-GO. Exit codes: 0 go, 1 no-go, 2 usage/config, 3 unreachable."]
     lines += ["", "| check | status | required | summary |", "|---|---|---|---|"]
     for o in result.ordered():
         lines.append(f"| {o.name}: {_md_escape(o.title)} | {_MARK[o.status]} | "

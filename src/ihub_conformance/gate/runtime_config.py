@@ -72,6 +72,12 @@ def resolve(container: Container, var: str, manifests: RuntimeManifests) -> Sour
             noun = "Secret" if kind == "secret" else "ConfigMap"
             return Source(kind, source.where, obj.data[field],
                           f"{noun}/{source.name} key {field}", in_manifests=True)
+    # a Secret provisioned out of band (not among the manifests) may hold the variable
+    outside = [s for s in container.env_from
+               if s.kind == "secretRef" and s.name not in manifests.secrets]
+    if outside:
+        return Source("secret", outside[0].where, None,
+                      f"Secret/{outside[0].name} (envFrom)", in_manifests=False)
     if container.env_from:
         names = ", ".join(f"{s.kind} {s.name}" for s in container.env_from)
         return Source("unresolved", container.where, ref=names)
