@@ -87,6 +87,8 @@ def test_wrapped_mapping_from_yaml(tmp_path: Path, capsys):
         ("a: [1\n", "not valid JSON/YAML: line 2 column 1"),
         ("", "not valid JSON/YAML: empty document"),
         ("a: 1\n---\nb: 2\n", "expected one document, found 2"),
+        ('{"eventType": "a", "eventType": "b"}', "duplicate key 'eventType'"),
+        ('{"metadata": {"attributes": {"latency": NaN}}}', "NaN is not a JSON value"),
     ],
 )
 def test_malformed_input_exits_2_with_one_line(tmp_path: Path, capsys, content: str, expected: str):

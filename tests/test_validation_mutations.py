@@ -114,7 +114,7 @@ def _wrong_types(value: Any) -> list[Any]:
     if isinstance(value, bool):
         return ["true", 1]
     if isinstance(value, int):
-        return [str(value), value + 0.5, None]
+        return [str(value), value + 0.5, None, True]
     if isinstance(value, float):
         return [str(value), None]
     if isinstance(value, str):
@@ -189,16 +189,26 @@ def test_every_mutant_of_a_valid_example_is_rejected(kind: str, path: Path):
 def test_mutation_generator_covers_each_class_of_change():
     doc = json.loads((CORPUS / "event" / "valid" / "endpoint-verified-entity.json").read_text())
     descriptions = [d for d, _ in mutants("event", doc)]
-    for expected in ("drop /widgetId", "blank /eventType", "/widgetId as int",
-                     "truncated uuid /widgetId", "no offset /metadata/attributes/observed_at",
-                     "secret in /metadata/attributes/endpoint", "unknown field in /metadata",
-                     "unknown top-level field"):
+    for expected in (
+        "drop /widgetId",
+        "blank /eventType",
+        "/widgetId as int",
+        "truncated uuid /widgetId",
+        "no offset /metadata/attributes/observed_at",
+        "secret in /metadata/attributes/endpoint",
+        "unknown field in /metadata",
+        "unknown top-level field",
+    ):
         assert expected in descriptions
     assert "drop /viewContext" not in descriptions  # optional per the source
 
 
-_LIVE_EVENTS = {"ops-service-discovered", "ops-endpoint-verified", "ops-backup-verified",
-                "ops-drift-detected"}
+_LIVE_EVENTS = {
+    "ops-service-discovered",
+    "ops-endpoint-verified",
+    "ops-backup-verified",
+    "ops-drift-detected",
+}
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -224,8 +234,12 @@ def test_random_event_types_and_widget_ids_are_rejected(event_type: str, widget_
 @settings(max_examples=100, deadline=None)
 @given(name=st.from_regex(r"[a-z][a-zA-Z_]{0,12}", fullmatch=True))
 def test_random_unknown_fields_on_strict_documents_are_rejected(name: str):
-    for kind, filename in (("event", "service-discovered.json"), ("widget", "service-catalog.json"),
-                           ("mapping", "single-entity.json"), ("manifest", "ops-hub-active.json")):
+    for kind, filename in (
+        ("event", "service-discovered.json"),
+        ("widget", "service-catalog.json"),
+        ("mapping", "single-entity.json"),
+        ("manifest", "ops-hub-active.json"),
+    ):
         doc = json.loads((CORPUS / kind / "valid" / filename).read_text())
         if name in doc:
             continue

@@ -106,6 +106,28 @@ _PlainLoader.yaml_implicit_resolvers = {
 }
 
 
+class _NotJson(ValueError):
+    """Accepted by Python's json module but not JSON (or ambiguous)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A repeated key silently keeps the last value; refuse it instead of
+    # validating something other than what the author sees.
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                shown = key if len(key) <= 64 else key[:61] + "..."
+                raise _NotJson(f"duplicate key {shown!r}")
+            seen.add(key)
+    return document
+
+
+def _no_constants(name: str) -> Any:
+    raise _NotJson(f"{name} is not a JSON value")
+
+
 def load_document(path: str) -> Any:
     """Read a JSON or YAML document from a file or stdin ('-'); InputError when unreadable."""
     source = "<stdin>" if path == STDIN else path
@@ -129,7 +151,11 @@ def parse_document(text: str, source: str) -> Any:
         raise InputError(source, "not valid JSON/YAML: empty document")
     if stripped[0] in "{[":
         try:
-            return json.loads(stripped)
+            return json.loads(
+                stripped, object_pairs_hook=_unique_keys, parse_constant=_no_constants
+            )
+        except _NotJson as exc:
+            raise InputError(source, f"not valid JSON/YAML: {exc}") from None
         except json.JSONDecodeError as exc:
             raise InputError(
                 source, f"not valid JSON/YAML: line {exc.lineno} column {exc.colno}: {exc.msg}"
