@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from ihub_conformance.gate import _deps
 from ihub_conformance.gate.context import GateContext
 from ihub_conformance.gate.model import CheckOutcome
 
@@ -110,6 +111,11 @@ def create_widget(ctx: GateContext, out: CheckOutcome, purpose: str, *,
             ctx.writes.widgets.append(created["id"])
             out.ok(f"widget creation ({purpose})", where, "201 with the widget",
                    f"201 id {created['id']}")
+            for pointer, reason in _deps.violations("widget-resource", created,
+                                                    ctx.config.contract):
+                out.fail(f"created widget ({purpose}) does not decode as a Widget",
+                         f"{where} #{pointer or '/'}", "valid against widget.schema.json",
+                         reason)
             if rate_limit:  # gate 1's concern only
                 _rate_limit_headers(ctx, out, response, where)
             return created
