@@ -93,6 +93,8 @@ def test_server_set_fields_are_rejected(event):
         "https://ops:hunter2@registry.example/v2",
         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
         "xoxb-123456789012-abcdefghijkl",
+        "sk_live_abcdefghijklmnop1234",
+        "AIzaSyA1234567890abcdefghijklmnopqrstu",
     ],
 )
 def test_secret_values_are_rejected_without_echoing_them(event, value):
@@ -192,3 +194,12 @@ def test_resource_kinds_validate_responses():
 def test_ordinary_evidence_values_are_not_mistaken_for_secrets(event, value):
     event["metadata"]["attributes"]["note"] = value
     assert violations("event", event) == []
+
+
+def test_context_key_carrying_a_query_string_is_rejected(event):
+    context = "railiance/inter-hub?token=abc"
+    event["metadata"]["context_key"] = context
+    event["metadata"]["idempotency_key"] = f"run-20260627-0001:{context}:ops-endpoint-verified"
+    found = violations("event", event)
+    assert [v.pointer for v in found] == ["/metadata/context_key"]
+    assert found[0].reason.startswith("secret-like material")
