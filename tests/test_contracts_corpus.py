@@ -14,8 +14,11 @@ import re
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 
-from ihub_conformance.validation import validator_for
+from ihub_conformance.contracts import load_contract
+from ihub_conformance.validation import KINDS as SCHEMA_OF_KIND
+from ihub_conformance.validation import unwrap_mapping, validator_for
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 KINDS = ["mapping", "event", "manifest", "widget", "progress"]
@@ -95,3 +98,20 @@ def test_expectation_parses_names():
         "/mappings/0/eventType",
         "early-proposal",
     )
+
+
+@pytest.mark.parametrize(
+    ("version", "kind", "path"),
+    _cases("valid") + _cases("invalid"),
+    ids=lambda v: getattr(v, "name", v),
+)
+def test_python_jsonschema_reads_the_schemas_the_same_way(version: str, kind: str, path: Path):
+    """Other tools (check-jsonschema, Schemathesis) use Python jsonschema: same verdicts."""
+    contract = load_contract(version)
+    reference = Draft202012Validator(
+        contract.schemas[SCHEMA_OF_KIND[kind][0]],
+        registry=contract.registry,
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
+    )
+    document, _ = unwrap_mapping(json.loads(path.read_text(encoding="utf-8")))
+    assert reference.is_valid(document) == validator_for(kind, version).schema_is_valid(document)

@@ -124,6 +124,12 @@ class ContractValidator:
             doc, _ = unwrap_mapping(doc)
         return self._fast_is_valid(doc) and not self._domain(doc)
 
+    def schema_is_valid(self, doc: Any) -> bool:
+        """The schema alone, without the domain rules (for cross-checking other engines)."""
+        if self._unwraps:
+            doc, _ = unwrap_mapping(doc)
+        return self._fast_is_valid(doc)
+
     def violations(self, doc: Any) -> list[Violation]:
         """Every violation, sorted by pointer; empty when the document is valid."""
         prefix = ""
