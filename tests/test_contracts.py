@@ -130,3 +130,21 @@ def test_contract_files_are_plain_json(tmp_path):
     contract = load_contract("v1")
     for filename in SCHEMA_FILES.values():
         json.loads((contract.directory / filename).read_text(encoding="utf-8"))
+
+
+def _without_vocabulary(version: str) -> dict:
+    """A version's schemas with the version and the vocabulary enums taken out."""
+    contract = load_contract(version)
+    text = json.dumps(contract.schemas, sort_keys=True).replace(f"/{version}/", "/VERSION/")
+    schemas = json.loads(text.replace(f"(contract {version})", "(contract VERSION)"))
+    defs = schemas["common"]["$defs"]
+    for name in ("PolicyScope", "WidgetType", "EventType", "EvidenceType"):
+        defs[name].pop("enum")
+    schemas["widget-mapping"]["properties"]["contract"].pop("const")
+    schemas["vocabulary"]["properties"]["contract"].pop("const")
+    return schemas
+
+
+def test_v0_and_v1_differ_only_in_vocabulary():
+    # The version change is a vocabulary change: the shapes must not drift apart.
+    assert _without_vocabulary("v0") == _without_vocabulary("v1")
