@@ -270,13 +270,14 @@ def scan() -> MarkerScan:
 def test_every_marker_names_a_catalog_requirement(catalog, scan):
     unknown = {rid: tests for rid, tests in scan.by_requirement.items()
                if rid not in catalog.ids()}
-    assert unknown == {}
+    assert unknown == {}, f"markers name ids that are not in the catalog: {unknown}"
 
 
 def test_verified_by_is_in_sync_with_the_markers(catalog, scan):
     stale = [req.id for req in catalog
              if list(req.verified_by) != sorted(scan.by_requirement.get(req.id, ()))]
-    assert stale == [], "run `python -m ihub_conformance.catalog sync`"
+    assert stale == [], f"verified_by out of date for {stale}: run " \
+        "`python -m ihub_conformance.catalog sync` and commit contracts/v1/requirements.yaml"
 
 
 def test_every_must_behaviour_has_a_conformance_test(catalog, scan):
@@ -285,7 +286,7 @@ def test_every_must_behaviour_has_a_conformance_test(catalog, scan):
     unverified = [req.id for req in catalog.must() if req.kind == "behaviour"
                   and not any(t.startswith("conformance/")
                               for t in scan.by_requirement.get(req.id, ()))]
-    assert unverified == []
+    assert unverified == [], f"MUST behaviour requirements with no conformance test: {unverified}"
 
 
 def test_every_must_config_requirement_has_a_gate_test(catalog, scan):
@@ -294,10 +295,11 @@ def test_every_must_config_requirement_has_a_gate_test(catalog, scan):
     unverified = [req.id for req in catalog.must() if req.kind == "config"
                   and not any(t.startswith("tests/test_gate")
                               for t in scan.by_requirement.get(req.id, ()))]
-    assert unverified == []
+    assert unverified == [], f"MUST config requirements with no tests/test_gate* test: {unverified}"
 
 
 def test_every_requirement_has_a_verifying_test(catalog, scan):
     if not scan.tests_under("conformance/"):
         pytest.skip("conformance/ has no tests yet (helper SUITE): nothing to check")
-    assert [req.id for req in catalog if not scan.by_requirement.get(req.id)] == []
+    unverified = [req.id for req in catalog if not scan.by_requirement.get(req.id)]
+    assert unverified == [], f"requirements no test verifies (add a marker): {unverified}"
