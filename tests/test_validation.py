@@ -203,3 +203,14 @@ def test_context_key_carrying_a_query_string_is_rejected(event):
     found = violations("event", event)
     assert [v.pointer for v in found] == ["/metadata/context_key"]
     assert found[0].reason.startswith("secret-like material")
+
+
+def test_non_json_python_values_are_violations_not_crashes():
+    import datetime
+
+    doc = _load("manifest", "ops-hub-active.json")
+    doc["createdAt"] = datetime.datetime(2026, 6, 27, tzinfo=datetime.UTC)
+    validator = validator_for("manifest")
+    assert not validator.is_valid(doc)
+    (violation,) = validator.violations(doc)
+    assert violation.pointer == "" and "not a JSON document" in violation.reason

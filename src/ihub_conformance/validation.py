@@ -122,7 +122,10 @@ class ContractValidator:
         """True when the document meets the contract (no error objects are built)."""
         if self._unwraps:
             doc, _ = unwrap_mapping(doc)
-        return self._fast_is_valid(doc) and not self._domain(doc)
+        try:
+            return self._fast_is_valid(doc) and not self._domain(doc)
+        except ValueError:  # not JSON data (e.g. a datetime or a non-string key)
+            return False
 
     def schema_is_valid(self, doc: Any) -> bool:
         """The schema alone, without the domain rules (for cross-checking other engines)."""
@@ -135,17 +138,21 @@ class ContractValidator:
         prefix = ""
         if self._unwraps:
             doc, prefix = unwrap_mapping(doc)
-        if self._fast_is_valid(doc):
-            domain = self._domain(doc)
-            if not domain:
-                return []
-            found = set(domain)
-        else:
-            found = {v for error in self._compiled.iter_errors(doc) for v in self._convert(error)}
-            found.update(self._domain(doc))
+        try:
+            found = self._collect(doc)
+        except ValueError as exc:
+            # jsonschema-rs only takes JSON data; name the offending Python type.
+            found = {Violation("", f"not a JSON document: {exc}")}
         if prefix:
             found = {Violation(prefix + v.pointer, v.reason) for v in found}
         return sorted(found)
+
+    def _collect(self, doc: Any) -> set[Violation]:
+        if self._fast_is_valid(doc):
+            return set(self._domain(doc))
+        found = {v for error in self._compiled.iter_errors(doc) for v in self._convert(error)}
+        found.update(self._domain(doc))
+        return found
 
     def _install_fast_paths(self) -> None:
         # Hot path for streams: plain closures over the compiled validator and
@@ -155,11 +162,17 @@ class ContractValidator:
         fast, domain, full = self._fast_is_valid, self._domain, self.violations
 
         def is_valid(doc: Any) -> bool:
-            return fast(doc) and not domain(doc)
+            try:
+                return fast(doc) and not domain(doc)
+            except ValueError:
+                return False
 
         def violations(doc: Any) -> list[Violation]:
-            if fast(doc) and not domain(doc):
-                return []
+            try:
+                if fast(doc) and not domain(doc):
+                    return []
+            except ValueError:
+                pass
             return full(doc)
 
         self.is_valid = is_valid  # type: ignore[method-assign]
