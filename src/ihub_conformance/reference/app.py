@@ -273,6 +273,16 @@ class _Hub:
         return json_response(rows)
 
 
+def _by_method(path: str, **endpoints: Callable[[Request], Awaitable[Response]]) -> Route:
+    """One route for all methods of a path, so a 405 lists every allowed method."""
+
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await endpoints[method](request)
+
+    return Route(path, dispatch, methods=list(endpoints))
+
+
 def _form_body(raw: bytes) -> dict[str, Any]:
     """Form fields as a dict; a metadata field holding JSON is decoded (fault only)."""
     fields: dict[str, Any] = dict(parse_qsl(raw.decode("utf-8", "replace")))
@@ -313,12 +323,12 @@ def create_app(
     paths = asm.values["paths"]
     ep = hub.endpoint
     routes = [
-        Route(paths["widgets"], ep(hub.list_widgets, is_list=True), methods=["GET"]),
-        Route(paths["widgets"], ep(hub.create_widget), methods=["POST"]),
+        _by_method(paths["widgets"], GET=ep(hub.list_widgets, is_list=True),
+                   POST=ep(hub.create_widget)),
         Route(paths["widget_versions"], ep(hub.list_versions, is_list=True), methods=["GET"]),
         Route(paths["widget"], ep(hub.get_widget), methods=["GET"]),
-        Route(paths["interaction_events"], ep(hub.list_events, is_list=True), methods=["GET"]),
-        Route(paths["interaction_events"], ep(hub.create_event), methods=["POST"]),
+        _by_method(paths["interaction_events"], GET=ep(hub.list_events, is_list=True),
+                   POST=ep(hub.create_event)),
         Route(paths["event_types"], ep(hub.registry("event_types"), is_list=True),
               methods=["GET"]),
         Route(paths["widget_types"], ep(hub.registry("widget_types"), is_list=True),
