@@ -142,8 +142,7 @@ def mutants(kind: str, doc: Any) -> Iterator[tuple[str, Any]]:
                 yield f"{where} as {type(wrong).__name__}", _replace(doc, path, wrong)
         if isinstance(value, str):
             yield f"blank {where}", _replace(doc, path, "")
-            if not free:
-                yield f"whitespace {where}", _replace(doc, path, "   ")
+            yield f"whitespace {where}", _replace(doc, path, "   ")
             if UUID.match(value):
                 yield f"truncated uuid {where}", _replace(doc, path, value[:-1])
                 yield f"non-hex uuid {where}", _replace(doc, path, "g" + value[1:])
