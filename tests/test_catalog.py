@@ -226,6 +226,7 @@ def _sync_cli(root: Path, catalog: Path, *extra: str) -> subprocess.CompletedPro
         capture_output=True, text=True, timeout=120, check=False)
 
 
+@pytest.mark.slow
 def test_sync_check_then_sync_then_check(tmp_path):
     _fake_suite(tmp_path, '"EVT-09", "EVT-10"')
     catalog = tmp_path / "requirements.yaml"
