@@ -214,3 +214,10 @@ def test_non_json_python_values_are_violations_not_crashes():
     assert not validator.is_valid(doc)
     (violation,) = validator.violations(doc)
     assert violation.pointer == "" and "not a JSON document" in violation.reason
+
+
+def test_v0_names_the_version_a_live_name_belongs_to():
+    doc = _load("event", "service-discovered.json")
+    (violation,) = validator_for("event", "v0").violations(doc)
+    assert violation.pointer == "/eventType"
+    assert "contract v1 name" in violation.reason and "--contract v1" in violation.reason

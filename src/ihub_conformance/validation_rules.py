@@ -66,8 +66,31 @@ class Vocabulary:
             policy_scopes=frozenset(vocab.get("policyScopes", ())),
             separator=separator,
             deferred=frozenset(vocab.get("deferred", ())),
-            special=_special_reasons(vocab),
+            special={**_other_version_reasons(contract), **_special_reasons(vocab)},
         )
+
+
+_LABELS = {"eventTypes": "event type", "widgetTypes": "widget type", "policyScopes": "policy scope"}
+
+
+def _other_version_reasons(contract: Contract) -> dict[str, str]:
+    """Names another contract version declares: say which version to validate with."""
+    from ihub_conformance.contracts import available_versions, load_contract
+
+    own = contract.vocabulary
+    reasons: dict[str, str] = {}
+    for version in available_versions():
+        if version == contract.version:
+            continue
+        other = load_contract(version).vocabulary
+        for category, label in _LABELS.items():
+            for name in other.get(category, ()):
+                if name not in own.get(category, ()) and name not in reasons:
+                    reasons[name] = (
+                        f"unknown {label} {name!r} in contract {contract.version}: it is a "
+                        f"contract {version} name (validate with --contract {version})"
+                    )
+    return reasons
 
 
 def _special_reasons(vocab: dict[str, Any]) -> dict[str, str]:
@@ -77,11 +100,7 @@ def _special_reasons(vocab: dict[str, Any]) -> dict[str, str]:
         "widgetTypes": set(vocab.get("widgetTypes", ())),
         "policyScopes": set(vocab.get("policyScopes", ())),
     }
-    labels = {
-        "eventTypes": "event type",
-        "widgetTypes": "widget type",
-        "policyScopes": "policy scope",
-    }
+    labels = _LABELS
     aliases: dict[str, str] = vocab.get("aliases", {})
     notes: dict[str, str] = vocab.get("notes", {})
     deferred_note = vocab.get("deferredNote", "it stays on the State Hub fallback path")
