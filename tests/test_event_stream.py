@@ -69,6 +69,7 @@ def test_each_corpus_line_is_flagged_for_its_stated_reason(name: str) -> None:
             assert exp["pointer"] in {f.pointer for f in got if f.kind == exp["finding"]}, exp
 
 
+@pytest.mark.requirement("VOC-02", "VOC-03")
 def test_early_names_say_the_live_replacement_and_deferred_says_fallback() -> None:
     found = {f.line: f for f in _findings(_lines(EVENTS / "invalid-contract.jsonl"))}
     assert "ops-service-discovered" in found[2].reason
@@ -116,6 +117,7 @@ def test_an_unknown_kind_of_secret_is_flagged() -> None:
     assert any(f.kind == "secret" for f in found)
 
 
+@pytest.mark.requirement("ACS-07")
 def test_duplicates_are_reported_on_the_repeat_only() -> None:
     events = list(gen.valid_events(5, seed=9))
     lines = [json.dumps(e).encode() for e in [*events, events[2], events[2]]]
