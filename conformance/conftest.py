@@ -37,12 +37,14 @@ HERE = Path(__file__).resolve().parent
 UNRECORDED_MODULES = {"test_schemathesis.py"}
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     suite = state(config)
     missing = []
     for item in items:
         if not Path(str(item.path)).resolve().is_relative_to(HERE):
             continue
+        _mark_operation(item)
         if not requirement_ids(item):
             missing.append(item.nodeid)
         if suite.mode in ("record", "replay") and item.path.name not in UNRECORDED_MODULES:
@@ -51,6 +53,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError(
             "every conformance test needs @pytest.mark.requirement(...): " + ", ".join(missing)
         )
+
+
+def _mark_operation(item: pytest.Item) -> None:
+    """Schemathesis makes one test per operation: mark it with that operation's ids."""
+    table = getattr(getattr(item, "module", None), "OPERATION_REQUIREMENTS", None)
+    if table is None or "[" not in item.name:
+        return
+    method, _, path = item.name.split("[", 1)[1].rstrip("]").partition(" ")
+    ids = table.get((method, path))
+    if ids:
+        item.add_marker(pytest.mark.requirement(*ids))
 
 
 def _open(stack: ExitStack, config: pytest.Config) -> HubSession:

@@ -66,10 +66,18 @@ class SuiteState:
 
 
 STATE = pytest.StashKey[SuiteState]()
+# The configured session's state, for test modules that need an option at import
+# time (schemathesis parametrizes at collection, before any fixture exists).
+_ACTIVE: list[SuiteState] = []
 
 
 def state(config: pytest.Config) -> SuiteState:
     return config.stash[STATE]
+
+
+def active_state() -> SuiteState | None:
+    """The state of the pytest session being configured or run, if any."""
+    return _ACTIVE[-1] if _ACTIVE else None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -118,7 +126,7 @@ def pytest_configure(config: pytest.Config) -> None:
     examples = config.getoption("--ihub-schemathesis-examples")
     if examples < 1:
         raise pytest.UsageError("--ihub-schemathesis-examples must be at least 1")
-    config.stash[STATE] = SuiteState(
+    config.stash[STATE] = suite = SuiteState(
         target=target,
         mode=mode,
         key_env=config.getoption("--ihub-key-env"),
@@ -130,12 +138,18 @@ def pytest_configure(config: pytest.Config) -> None:
         faults=frozenset(config.getoption("--ihub-reference-fault")),
         results_path=config.getoption("--ihub-results"),
     )
+    _ACTIVE.append(suite)
     if mode == "replay":
         network.block()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if config.stash.get(STATE, None) is not None and state(config).mode == "replay":
+    suite = config.stash.get(STATE, None)
+    if suite is None:
+        return
+    if suite in _ACTIVE:
+        _ACTIVE.remove(suite)
+    if suite.mode == "replay":
         network.unblock()
 
 
@@ -215,6 +229,14 @@ def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
 # -- outcomes -----------------------------------------------------------------------------
 
 
+def test_id(item: pytest.Item) -> str:
+    """A unique id: Schemathesis items share the function's node id, not its name."""
+    nodeid = item.nodeid
+    if "[" in item.name and "[" not in nodeid:
+        return f"{nodeid.rsplit('::', 1)[0]}::{item.name}"
+    return nodeid
+
+
 def _message(report: pytest.TestReport) -> str:
     if report.skipped and isinstance(report.longrepr, tuple):
         return str(report.longrepr[2]).removeprefix("Skipped: ")
@@ -232,9 +254,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     if suite.secrets and report.longrepr is not None and not report.skipped:
         # A failure message must never carry a key, whatever the hub answered.
         report.longrepr = suite.redact(str(report.longrepr))
+    nodeid = test_id(item)
     entry = suite.outcomes.setdefault(
-        item.nodeid,
-        {"nodeid": item.nodeid, "outcome": "passed", "requirements": requirement_ids(item),
+        nodeid,
+        {"nodeid": nodeid, "outcome": "passed", "requirements": requirement_ids(item),
          "message": "", "duration": 0.0},
     )
     entry["duration"] = round(entry["duration"] + report.duration, 4)

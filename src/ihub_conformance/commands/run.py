@@ -1,0 +1,260 @@
+"""`ihub-conformance run`: the conformance suite against a hub, with a verdict and reports.
+
+The suite (conformance/ in a checkout, ihub_conformance/_data/conformance when
+installed) runs under pytest in a child process with the plugin's ``--ihub-*``
+options. Everything it prints passes through here with the keys replaced, and
+every file it leaves in the report directory is scrubbed the same way before
+the verdict is written:
+
+    DIR/conformance.json   verdict, counts, every requirement's status (schema:
+                           contracts/reports/conformance.schema.json)
+    DIR/report.md          the requirement matrix, broken requirements first
+    DIR/junit.xml          JUnit XML, requirement ids as test properties
+    DIR/allure-results/    Allure results (`nox -s report` renders them)
+
+Exit codes: 0 conformant, 1 not conformant (the broken requirement ids are
+printed), 2 usage/configuration error, 3 target unreachable (checked up front
+with a short connect timeout, so a closed port answers within seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ihub_conformance import recording
+from ihub_conformance._paths import checkout_root
+from ihub_conformance.assumptions import load_assumptions
+from ihub_conformance.catalog import load_catalog
+from ihub_conformance.client import redact_url
+from ihub_conformance.errors import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    ConformanceError,
+    InputError,
+    TargetUnreachable,
+)
+from ihub_conformance.target import REFERENCE, REPLAY, key_from_env, parse_target_spec
+from ihub_conformance.verdict import build_verdict, schema_violations, write_reports
+
+HELP = "Run the conformance suite against a hub and write the verdict and reports."
+CONNECT_TIMEOUT = 3.0
+UNBOUND_KEY_ENV = "IHUB_UNBOUND_KEY"
+RESULTS_FILE = ".ihub-results.json"
+# pytest exit codes (pytest.ExitCode) the runner turns into its own.
+_PYTEST_OK, _PYTEST_FAILED, _PYTEST_INTERRUPTED, _PYTEST_USAGE, _PYTEST_NO_TESTS = 0, 1, 2, 4, 5
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", default=REFERENCE, metavar="reference|replay|URL",
+                        help="the embedded reference hub (default), recorded cassettes, or a "
+                        "live base URL")
+    parser.add_argument("--key-env", default="OPS_HUB_KEY", metavar="NAME",
+                        help="environment variable holding the live key (default OPS_HUB_KEY)")
+    parser.add_argument("--report-dir", default="reports", metavar="DIR",
+                        help="where conformance.json, report.md, junit.xml and "
+                        "allure-results/ go (default reports)")
+    parser.add_argument("--allow-writes", action="store_true",
+                        help="let the suite create widgets and events on a live target "
+                        "(named with the run id; nothing is deleted)")
+    parser.add_argument("--contract", default="v1", metavar="VERSION",
+                        help="contract version (default v1)")
+    parser.add_argument("--record", action="store_true",
+                        help="(re)record the cassettes from the target (fixtures/cassettes/)")
+    parser.add_argument("--cassette-dir", default=None, metavar="DIR",
+                        help="cassettes to replay or record (default fixtures/cassettes/VERSION)")
+    parser.add_argument("--assumptions", default=None, metavar="FILE",
+                        help="assumption override file (YAML/JSON)")
+    parser.add_argument("-k", dest="keyword", default=None, metavar="EXPR",
+                        help="only tests matching this pytest -k expression")
+    parser.add_argument("--examples", type=int, default=10, metavar="N",
+                        help="Schemathesis examples per operation (default 10)")
+    # Mutation testing: start the reference hub with a fault switched on.
+    parser.add_argument("--fault", action="append", default=[], help=argparse.SUPPRESS)
+
+
+def suite_dir() -> Path:
+    """conformance/ of the checkout, else the copy shipped inside the package."""
+    root = checkout_root()
+    if root is not None and (root / "conformance" / "conftest.py").is_file():
+        return root / "conformance"
+    shipped = Path(__file__).resolve().parents[1] / "_data" / "conformance"
+    if (shipped / "conftest.py").is_file():
+        return shipped
+    raise ConformanceError("the conformance suite (conformance/) is not installed")
+
+
+def check_reachable(url: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Open (and close) one TCP connection to the target, or raise TargetUnreachable."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=timeout):
+            return
+    except TimeoutError:
+        reason = f"no answer within {timeout:g}s"
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+    raise TargetUnreachable(f"{redact_url(url)} unreachable: {reason}")
+
+
+def _validate(args: argparse.Namespace) -> None:
+    """Every usage/configuration error, before anything starts (exit 2)."""
+    parse_target_spec(args.target)
+    if args.examples < 1:
+        raise InputError("--examples", "must be at least 1")
+    if args.record and args.target == REPLAY:
+        raise ConformanceError("--record needs a reference or live target, not replay")
+    load_catalog(args.contract)  # an unknown contract version is refused here
+    load_assumptions(args.contract, args.assumptions)
+    if args.target == REPLAY:
+        recording.read_meta(recording.cassette_dir(args.contract, args.cassette_dir),
+                            args.contract)
+    elif args.target != REFERENCE:
+        key_from_env(args.key_env)
+    if args.fault:
+        if args.target != REFERENCE:
+            raise ConformanceError("--fault applies to the reference target only")
+        from ihub_conformance.reference.faults import check_faults
+
+        check_faults(args.fault)
+
+
+def _child_env(args: argparse.Namespace) -> tuple[dict[str, str], list[str]]:
+    """The child's environment, and every credential in it (to scrub from output)."""
+    env = dict(os.environ)
+    if args.target == REFERENCE:
+        # Choose the reference hub's keys here, so they are known to the scrubber.
+        env.setdefault(args.key_env, secrets.token_urlsafe(32))
+        env[args.key_env] = env[args.key_env] or secrets.token_urlsafe(32)
+        env[UNBOUND_KEY_ENV] = env.get(UNBOUND_KEY_ENV) or secrets.token_urlsafe(32)
+    known = [env.get(args.key_env), env.get(UNBOUND_KEY_ENV)]
+    return env, [s for s in known if s]
+
+
+def _pytest_command(args: argparse.Namespace, report_dir: Path) -> list[str]:
+    command = [
+        sys.executable, "-m", "pytest", str(suite_dir()),
+        "-p", "no:cacheprovider", "-q", "-rfE",
+        f"--rootdir={suite_dir().parent}",
+        f"--junitxml={report_dir / 'junit.xml'}", "-o", "junit_suite_name=ihub-conformance",
+        f"--alluredir={report_dir / 'allure-results'}", "--clean-alluredir",
+        "--ihub-target", args.target, "--ihub-key-env", args.key_env,
+        "--ihub-contract", args.contract, "--ihub-schemathesis-examples", str(args.examples),
+        "--ihub-results", str(report_dir / RESULTS_FILE),
+    ]
+    if args.allow_writes:
+        command.append("--ihub-allow-writes")
+    if args.record:
+        command.append("--ihub-record")
+    if args.cassette_dir:
+        command += ["--ihub-cassette-dir", str(Path(args.cassette_dir).resolve())]
+    if args.assumptions:
+        command += ["--ihub-assumptions", str(Path(args.assumptions).resolve())]
+    if args.keyword:
+        command += ["-k", args.keyword]
+    for fault in args.fault:
+        command += ["--ihub-reference-fault", fault]
+    return command
+
+
+def _scrub(text: str, keys: list[str]) -> str:
+    for key in sorted(keys, key=len, reverse=True):
+        text = text.replace(key, "<REDACTED>")
+    return text
+
+
+def _run_pytest(command: list[str], env: dict[str, str], keys: list[str]) -> tuple[int, list[str]]:
+    """Run the suite, streaming its output with the keys replaced; keep the tail."""
+    tail: collections.deque[str] = collections.deque(maxlen=60)
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, errors="replace") as child:
+        assert child.stdout is not None
+        for line in child.stdout:
+            clean = _scrub(line, keys)
+            tail.append(clean.rstrip("\n"))
+            sys.stdout.write(clean)
+            sys.stdout.flush()
+    return child.returncode, list(tail)
+
+
+def _scrub_tree(report_dir: Path, keys: list[str]) -> None:
+    """Replace the keys in every file pytest left in the report directory."""
+    if not keys:
+        return
+    for path in [report_dir / "junit.xml", *report_dir.glob("allure-results/*"),
+                 report_dir / RESULTS_FILE]:
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        clean = data
+        for key in sorted(keys, key=len, reverse=True):
+            clean = clean.replace(key.encode(), b"<REDACTED>")
+        if clean != data:
+            path.write_bytes(clean)
+
+
+def _usage_failure(code: int, tail: list[str]) -> ConformanceError:
+    errors = [line.removeprefix("ERROR: ") for line in tail if line.startswith("ERROR")]
+    reason = errors[-1] if errors else (tail[-1] if tail else f"pytest exit {code}")
+    if code == _PYTEST_NO_TESTS:
+        reason = "no test selected (check -k)"
+    return ConformanceError(f"the suite could not run: {reason}")
+
+
+def main(args: argparse.Namespace) -> int:
+    _validate(args)
+    if args.target not in (REFERENCE, REPLAY):
+        check_reachable(args.target)
+    report_dir = Path(args.report_dir)
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(str(report_dir), f"cannot create: {exc.strerror or exc}",
+                         field="--report-dir") from None
+    results_path = report_dir / RESULTS_FILE
+    results_path.unlink(missing_ok=True)
+    env, keys = _child_env(args)
+    code, tail = _run_pytest(_pytest_command(args, report_dir), env, keys)
+    _scrub_tree(report_dir, keys)
+    if code not in (_PYTEST_OK, _PYTEST_FAILED) or not results_path.is_file():
+        raise _usage_failure(code, tail)
+    results = json.loads(results_path.read_text(encoding="utf-8"))
+    verdict = build_verdict(results, load_catalog(args.contract))
+    problems = schema_violations(verdict.document)
+    if problems:  # a bug here, not the hub's: say so plainly
+        raise ConformanceError(f"conformance.json breaks its schema: {problems[0]}")
+    json_path, md_path = write_reports(verdict, report_dir)
+    results_path.unlink(missing_ok=True)
+    _summary(verdict, json_path, md_path, report_dir)
+    return EXIT_OK if verdict.passed else EXIT_FINDINGS
+
+
+def _summary(verdict, json_path: Path, md_path: Path, report_dir: Path) -> None:
+    doc = verdict.document
+    counts = doc["counts"]
+    print()
+    print(f"ihub-conformance: contract {doc['contract']}, {doc['target']['mode']} target"
+          + (f" {doc['target']['url']}" if doc["target"]["url"] else "")
+          + f", run {doc['runId']}")
+    print(f"  tests: {counts['passed']} passed, {counts['failed']} failed, "
+          f"{counts['error']} errors, {counts['skipped']} skipped")
+    if verdict.broken:
+        print(f"  broken requirements: {', '.join(verdict.broken)}")
+    if verdict.unproven:
+        print(f"  MUST requirements not proven: {', '.join(verdict.unproven)}")
+    if doc["written"]:
+        print(f"  objects written: {len(doc['written'])} (listed in {md_path.name}; "
+              "none deleted)")
+    word = "PASS (conformant)" if verdict.passed else "FAIL (not conformant)"
+    print(f"  verdict: {word}")
+    print(f"  reports: {json_path}, {md_path}, {report_dir / 'junit.xml'}, "
+          f"{report_dir / 'allure-results'}")
