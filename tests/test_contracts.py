@@ -38,6 +38,7 @@ def test_both_versions_are_available():
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.requirement("ACS-02", "ACS-03")
 def test_every_schema_meta_validates_against_2020_12(version: str):
     contract = load_contract(version)
     assert set(contract.schemas) == set(SCHEMA_FILES)
@@ -89,6 +90,9 @@ def test_contract_is_cached_per_version():
     assert load_contract("v0") is not load_contract("v1")
 
 
+@pytest.mark.requirement(
+    "VOC-02", "VOC-03", "VOC-04", "VOC-05", "VOC-08", "VOC-09", "VOC-10", "VOC-14"
+)
 def test_live_vocabulary_matches_the_source():
     vocabulary = load_contract("v1").vocabulary
     assert len(vocabulary["policyScopes"]) == 7
@@ -118,6 +122,7 @@ def test_vocabulary_instance_validates_and_feeds_the_enums(version: str):
     assert defs["PolicyScope"]["enum"] == vocabulary["policyScopes"]
 
 
+@pytest.mark.requirement("VOC-06", "VOC-15")
 def test_v0_is_the_early_proposal():
     vocabulary = load_contract("v0").vocabulary
     assert "ops-service-observed" in vocabulary["eventTypes"]
@@ -145,6 +150,7 @@ def _without_vocabulary(version: str) -> dict:
     return schemas
 
 
+@pytest.mark.requirement("VOC-01")
 def test_v0_and_v1_differ_only_in_vocabulary():
     # The version change is a vocabulary change: the shapes must not drift apart.
     assert _without_vocabulary("v0") == _without_vocabulary("v1")

@@ -62,6 +62,7 @@ def test_v1_corpus_is_big_enough(kind: str):
 @pytest.mark.parametrize(
     ("version", "kind", "path"), _cases("valid"), ids=lambda v: getattr(v, "name", v)
 )
+@pytest.mark.requirement("ACS-02", "ACS-03", "ACS-04", "ACS-06")
 def test_valid_document_passes(version: str, kind: str, path: Path):
     document = json.loads(path.read_text(encoding="utf-8"))
     validator = validator_for(kind, version)
@@ -72,6 +73,7 @@ def test_valid_document_passes(version: str, kind: str, path: Path):
 @pytest.mark.parametrize(
     ("version", "kind", "path"), _cases("invalid"), ids=lambda v: getattr(v, "name", v)
 )
+@pytest.mark.requirement("ACS-02", "ACS-03", "ACS-06", "ACS-08")
 def test_invalid_document_fails_at_the_named_pointer_for_the_named_reason(
     version: str, kind: str, path: Path
 ):

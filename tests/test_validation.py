@@ -43,6 +43,7 @@ def test_unknown_kind_is_a_conformance_error():
         validator_for("nope")
 
 
+@pytest.mark.requirement("VOC-02", "VOC-07")
 def test_early_event_type_names_the_live_replacement(event):
     event["eventType"] = "ops-service-observed"
     reasons = _at(violations("event", event), "/eventType")
@@ -51,12 +52,14 @@ def test_early_event_type_names_the_live_replacement(event):
     ]
 
 
+@pytest.mark.requirement("VOC-04", "VOC-13", "FBK-04")
 def test_deferred_access_path_stays_on_fallback(event):
     event["eventType"] = "ops-access-path-checked"
     (reason,) = _at(violations("event", event), "/eventType")
     assert "deferred" in reason and "State Hub fallback" in reason
 
 
+@pytest.mark.requirement("ACS-07")
 def test_idempotency_key_mismatch_names_the_expected_key(event):
     event["metadata"]["idempotency_key"] = "run-20260627-0001:railiance/inter-hub"
     (reason,) = _at(violations("event", event), "/metadata/idempotency_key")
@@ -65,6 +68,7 @@ def test_idempotency_key_mismatch_names_the_expected_key(event):
     assert not validator_for("event").is_valid(event)
 
 
+@pytest.mark.requirement("ACS-01", "ACS-03")
 def test_missing_field_points_at_the_field(event):
     del event["metadata"]["attributes"]["observed_at"]
     assert _at(violations("event", event), "/metadata/attributes/observed_at") == [
@@ -72,6 +76,7 @@ def test_missing_field_points_at_the_field(event):
     ]
 
 
+@pytest.mark.requirement("ACS-03")
 def test_server_set_fields_are_rejected(event):
     event["occurredAt"] = "2026-06-27T10:00:00Z"
     event["actorType"] = "api"
@@ -97,6 +102,7 @@ def test_server_set_fields_are_rejected(event):
         "AIzaSyA1234567890abcdefghijklmnopqrstu",
     ],
 )
+@pytest.mark.requirement("ACS-08")
 def test_secret_values_are_rejected_without_echoing_them(event, value):
     event["metadata"]["attributes"]["note"] = value
     found = violations("event", event)
@@ -123,12 +129,14 @@ def test_secret_values_are_rejected_without_echoing_them(event, value):
         "credentials",
     ],
 )
+@pytest.mark.requirement("ACS-08")
 def test_secret_field_names_are_rejected(event, name):
     event["metadata"]["attributes"]["nested"] = {name: "x"}
     (reason,) = _at(violations("event", event), f"/metadata/attributes/nested/{name}")
     assert "forbidden field name" in reason
 
 
+@pytest.mark.requirement("VOC-01", "VOC-15")
 def test_v0_accepts_its_own_names_and_v1_does_not(event):
     early = copy.deepcopy(event)
     early["eventType"] = "ops-service-observed"
@@ -139,6 +147,7 @@ def test_v0_accepts_its_own_names_and_v1_does_not(event):
     assert not validator_for("event", "v1").is_valid(early)
 
 
+@pytest.mark.requirement("ACS-11", "VOC-05", "VOC-14")
 def test_wrapped_mapping_pointers_include_the_wrapper():
     doc = {"widget_mapping": _load("mapping", "full-ops-hub.json")}
     assert violations("mapping", doc) == []
@@ -196,6 +205,7 @@ def test_ordinary_evidence_values_are_not_mistaken_for_secrets(event, value):
     assert violations("event", event) == []
 
 
+@pytest.mark.requirement("ACS-08")
 def test_context_key_carrying_a_query_string_is_rejected(event):
     context = "railiance/inter-hub?token=abc"
     event["metadata"]["context_key"] = context
@@ -216,6 +226,7 @@ def test_non_json_python_values_are_violations_not_crashes():
     assert violation.pointer == "" and "not a JSON document" in violation.reason
 
 
+@pytest.mark.requirement("VOC-15")
 def test_v0_names_the_version_a_live_name_belongs_to():
     doc = _load("event", "service-discovered.json")
     (violation,) = validator_for("event", "v0").violations(doc)

@@ -171,6 +171,7 @@ def _examples() -> list[tuple[str, Path]]:
 
 
 @pytest.mark.parametrize(("kind", "path"), _examples(), ids=lambda v: getattr(v, "name", v))
+@pytest.mark.requirement("ACS-02", "ACS-03", "ACS-08")
 def test_every_mutant_of_a_valid_example_is_rejected(kind: str, path: Path):
     doc = json.loads(path.read_text(encoding="utf-8"))
     validator = validator_for(kind)
