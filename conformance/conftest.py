@@ -75,6 +75,8 @@ def _open(stack: ExitStack, config: pytest.Config) -> HubSession:
             meta = recording.read_meta(directory, suite.contract)
             key, unbound = replay_credentials(meta.unbound_key)
             url, display, run_id = recording.PLACEHOLDER_ORIGIN, None, recording.RECORDING_RUN_ID
+            # Replay can only repeat the writes that were recorded.
+            suite.allow_writes = meta.allow_writes
         else:
             spec = suite.target
             target = stack.enter_context(
@@ -115,6 +117,7 @@ def hub(pytestconfig: pytest.Config) -> Iterator[HubSession]:
             contract=suite.contract,
             recorded_from="reference" if suite.target == "reference" else "live",
             unbound_key=bool(session.unbound_key),
+            allow_writes=session.allow_writes,
         )
 
 
@@ -141,10 +144,12 @@ def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _current_test(request: pytest.FixtureRequest) -> None:
+def _current_test(request: pytest.FixtureRequest, vcr: Any) -> None:
+    """Tell the session which test (and cassette) its requests belong to."""
     session = state(request.config).session
     if session is not None:
         session.current_test = request.node.nodeid
+        session.current_cassette = getattr(vcr, "_path", None) if vcr is not None else None
 
 
 # -- what the hub says about itself (read-only, shared) ----------------------------------

@@ -140,7 +140,20 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     _ACTIVE.append(suite)
     if mode == "replay":
+        _check_cassettes(suite)
         network.block()
+
+
+def _check_cassettes(suite: SuiteState) -> None:
+    """Replay refuses cassettes of another contract version before anything runs."""
+    from ihub_conformance import recording
+    from ihub_conformance.errors import ConformanceError
+
+    try:
+        recording.read_meta(recording.cassette_dir(suite.contract, suite.cassette_dir),
+                            suite.contract)
+    except ConformanceError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

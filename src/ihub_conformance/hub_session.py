@@ -67,6 +67,7 @@ class HubSession:
     written: list[Written] = field(default_factory=list, repr=False)
     requests: int = 0
     current_test: str = ""
+    current_cassette: str | None = None
     _client: InterHubClient | None = field(default=None, repr=False)
 
     # -- plumbing ---------------------------------------------------------------------
@@ -97,9 +98,11 @@ class HubSession:
             return self.client.request(method, path, headers=merged, **kwargs)
         except Exception as exc:
             if type(exc).__name__ == "CannotOverwriteExistingCassetteException":
+                query = kwargs.get("params")
                 pytest.fail(
-                    f"replay: no recording of {method} {path} {kwargs.get('params') or ''} "
-                    f"for {self.current_test or 'this test'} ({_first_line(exc)}); "
+                    f"replay: cassette {self.current_cassette or '(session cassette)'} has no "
+                    f"recording of {method} {path}" + (f" {dict(query)}" if query else "")
+                    + f" for {self.current_test or 'this test'} ({_first_line(exc)}); "
                     "re-record the cassettes with `ihub-conformance run --record`",
                     pytrace=False,
                 )
@@ -151,8 +154,8 @@ class HubSession:
 
     def note_written(self, kind: str, response: httpx.Response, name: str) -> None:
         """Remember an object the target stored (any 2xx answer to a POST)."""
-        if not response.is_success:
-            return
+        if not response.is_success or self.mode == "replay":
+            return  # a replayed answer wrote nothing
         try:
             object_id = response.json().get("id")
         except (ValueError, AttributeError):

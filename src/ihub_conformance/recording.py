@@ -70,6 +70,7 @@ class CassetteMeta:
     recorded_from: str
     recorded_at: str
     unbound_key: bool
+    allow_writes: bool
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -77,17 +78,20 @@ class CassetteMeta:
             "recorded_from": self.recorded_from,
             "recorded_at": self.recorded_at,
             "unbound_key": self.unbound_key,
+            "allow_writes": self.allow_writes,
             "run_id": RECORDING_RUN_ID,
         }
 
 
-def write_meta(directory: Path, *, contract: str, recorded_from: str, unbound_key: bool) -> Path:
+def write_meta(directory: Path, *, contract: str, recorded_from: str, unbound_key: bool,
+               allow_writes: bool) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     meta = CassetteMeta(
         contract=contract,
         recorded_from=recorded_from,
         recorded_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         unbound_key=unbound_key,
+        allow_writes=allow_writes,
     )
     path = directory / META_FILE
     path.write_text(json.dumps(meta.as_dict(), indent=2) + "\n", encoding="utf-8")
@@ -117,6 +121,7 @@ def read_meta(directory: Path, contract: str) -> CassetteMeta:
         recorded_from=str(data.get("recorded_from", "unknown")),
         recorded_at=str(data.get("recorded_at", "")),
         unbound_key=bool(data.get("unbound_key", False)),
+        allow_writes=bool(data.get("allow_writes", False)),
     )
 
 
