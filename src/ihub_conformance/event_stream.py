@@ -93,30 +93,19 @@ class _KeyIndex:
     probability ~n²/2^65 (about 1e-9 at 200,000 keys).
     """
 
-    __slots__ = ("_buckets", "count")
+    __slots__ = ("buckets",)
 
     def __init__(self) -> None:
-        self._buckets = [array("q") for _ in range(4096)]
-        self.count = 0
+        self.buckets = [array("q") for _ in range(4096)]
 
     def seen(self, h: int) -> bool:
-        """Record `h`; True when it was recorded before."""
-        bucket = self._buckets[h & 4095]
+        """Record `h`; True when it was recorded before (check_stream inlines this)."""
+        bucket = self.buckets[h & 4095]
         i = bisect_left(bucket, h)
         if i < len(bucket) and bucket[i] == h:
             return True
         bucket.insert(i, h)
-        self.count += 1
         return False
-
-
-def _key_parts(doc: Any) -> tuple[Any, Any, Any] | None:
-    try:
-        md = doc["metadata"]
-        parts = (md["activity_core_run_id"], md["context_key"], doc["eventType"])
-    except (KeyError, TypeError, IndexError):
-        return None
-    return parts if all(type(p) is str for p in parts) else None
 
 
 class _Classifier:
@@ -161,50 +150,76 @@ def check_stream(lines: Iterable[bytes], *, contract: str = "v1",
     """
     summary = summary if summary is not None else StreamSummary(contract)
     validator = validator_for("event", contract)
-    is_valid = validator.is_valid
     classifier = _Classifier(validator.version)
-    clean = secret_scan.prefilter_validator().is_valid
     keys = _KeyIndex()
+    # Hot loop: locals only, no allocation for a clean line beyond what parsing needs.
+    is_valid = validator.is_valid
+    clean = secret_scan.prefilter_validator().is_valid
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
-    counts = summary.counts
-    number = 0
-    for number, raw in enumerate(lines, start=1):
-        try:
-            doc = loads(raw)
-        except decode_error as exc:
-            if not raw.strip():
-                summary.blank += 1
+    buckets = keys.buckets
+    valid = 0
+    try:
+        for number, raw in enumerate(lines, start=1):
+            try:
+                doc = loads(raw)
+            except decode_error as exc:
+                if raw.strip():
+                    yield from _record(summary, [Finding(number, MALFORMED, "",
+                                                         _malformed_reason(raw, exc))])
+                else:
+                    summary.blank += 1
                 continue
-            summary.lines += 1
-            summary.invalid += 1
-            counts[MALFORMED] += 1
-            yield Finding(number, MALFORMED, "", _malformed_reason(raw, exc))
-            continue
-        summary.lines += 1
-        found: list[Finding] = []
-        if not is_valid(doc):
-            for v in validator.violations(doc):
-                found.append(Finding(number, classifier.kind(v.pointer, doc),
-                                     _safe_pointer(v.pointer), _safe_reason(v.reason)))
-        # Raw text of the line for the prefilter; orjson has already checked it is UTF-8.
-        if not clean(raw if type(raw) is str else raw.decode()):
-            for s in secret_scan.scan_json(doc):
-                found.append(Finding(number, SECRET, s.pointer,
-                                     f"secret-like material ({s.kind}): {s.preview}", s.kind))
-        parts = _key_parts(doc)
-        if parts is not None and keys.seen(hash(parts)):
-            found.append(Finding(number, DUPLICATE, "/metadata/idempotency_key",
-                                 "duplicate idempotency key (activity_core_run_id + "
-                                 "context_key + event type) earlier in this stream"))
-        if found:
-            summary.invalid += 1
-            for f in found:
-                counts[f.kind] += 1
-            yield from found
-        else:
-            summary.valid += 1
-    summary.distinct_keys = keys.count
+            schema_ok = is_valid(doc)
+            # orjson has checked the line is UTF-8; the prefilter reads its raw text.
+            secret_ok = clean(raw.decode() if type(raw) is bytes else raw)
+            try:
+                md = doc["metadata"]
+                h = hash((md["activity_core_run_id"], md["context_key"], doc["eventType"]))
+            except (KeyError, TypeError, IndexError):
+                fresh = True  # no key to compare (the schema check reports why)
+            else:
+                bucket = buckets[h & 4095]
+                i = bisect_left(bucket, h)
+                fresh = i == len(bucket) or bucket[i] != h
+                if fresh:
+                    bucket.insert(i, h)
+            if schema_ok and secret_ok and fresh:
+                valid += 1
+                continue
+            yield from _record(summary, _findings(number, doc, validator, classifier,
+                                                  schema_ok, secret_ok, fresh))
+    finally:
+        summary.valid += valid
+        summary.lines += valid
+        summary.distinct_keys = sum(len(b) for b in buckets)
+
+
+def _record(summary: StreamSummary, found: list[Finding]) -> list[Finding]:
+    summary.lines += 1
+    summary.invalid += 1
+    for f in found:
+        summary.counts[f.kind] += 1
+    return found
+
+
+def _findings(number: int, doc: Any, validator: Any, classifier: _Classifier,
+              schema_ok: bool, secret_ok: bool, fresh: bool) -> list[Finding]:
+    """The slow path: build every finding for a line that failed a fast check."""
+    found: list[Finding] = []
+    if not schema_ok:
+        for v in validator.violations(doc):
+            found.append(Finding(number, classifier.kind(v.pointer, doc),
+                                 _safe_pointer(v.pointer), _safe_reason(v.reason)))
+    if not secret_ok:
+        for s in secret_scan.scan_json(doc):
+            found.append(Finding(number, SECRET, s.pointer,
+                                 f"secret-like material ({s.kind}): {s.preview}", s.kind))
+    if not fresh:
+        found.append(Finding(number, DUPLICATE, "/metadata/idempotency_key",
+                             "duplicate idempotency key (activity_core_run_id + context_key "
+                             "+ event type) earlier in this stream"))
+    return found
 
 
 def _malformed_reason(raw: bytes | str, exc: Exception) -> str:

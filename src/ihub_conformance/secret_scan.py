@@ -29,6 +29,9 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+import jsonschema_rs
+import orjson
+
 # Finding kinds (stable identifiers; reports and tests use them).
 BEARER = "bearer-token"
 BASIC_AUTH = "basic-auth-header"
@@ -83,7 +86,6 @@ _ANCHORS = (
 # split runs so snake_case keys (`activity_core_run_id`) and UUID groups stay short.
 _TOKEN_RUN = r"[A-Za-z0-9+=]{16}"  # noqa: S105 (a pattern)
 PREFILTER_PATTERN = "(?i)" + "|".join(_ANCHORS) + "|" + _TOKEN_RUN
-_PREFILTER = re.compile(PREFILTER_PATTERN)
 
 
 @lru_cache(maxsize=1)
@@ -91,10 +93,10 @@ def prefilter_validator() -> Any:
     """A jsonschema-rs validator whose `is_valid(text)` is True when `text` is clean.
 
     Applied to a whole raw JSON line: a line it accepts holds no string any detector
-    could flag (escaped strings contain a backslash, which is an anchor).
+    could flag (escaped strings contain a backslash, which is an anchor). Rust's regex
+    engine runs this alternation ~50x faster than Python's `re` (1-2 µs for a 500-byte
+    line against ~60 µs), so the Python side uses it too, string by string.
     """
-    import jsonschema_rs
-
     return jsonschema_rs.validator_for(
         {"not": {"pattern": PREFILTER_PATTERN}}, pattern_options=jsonschema_rs.RegexOptions()
     )
@@ -102,7 +104,7 @@ def prefilter_validator() -> Any:
 
 def might_contain_secret(text: str) -> bool:
     """Cheap test: False means no detector can fire on `text`."""
-    return _PREFILTER.search(text) is not None
+    return not prefilter_validator().is_valid(text)
 
 
 # -- detectors --------------------------------------------------------------------------
@@ -197,12 +199,27 @@ def _basic_auth_ok(token: str) -> bool:
     return b":" in decoded
 
 
+# A literal (lower-case) each detector's match must contain: skips regexes cheaply.
+_GATES: dict[str, tuple[str, ...]] = {
+    PRIVATE_KEY: ("-----begin", "putty-user-key-file"), JWT: ("eyj",), BEARER: ("bearer",),
+    BASIC_AUTH: ("basic",), AWS_KEY_ID: ("akia", "asia", "abia", "acca", "a3t"),
+    AWS_SECRET: ("aws",), GCP_KEY: ("aiza",), GCP_OAUTH: ("ya29.",),
+    SLACK: ("xox", "hooks.slack.com"), GITHUB: ("ghp_", "gho_", "ghu_", "ghs_", "ghr_",
+                                                "github_pat_"),
+    GITLAB: ("glpat-",), STRIPE: ("k_live_", "k_test_"), NPM: ("npm_",),
+    PYPI: ("pypi-agei",), OPENAI: ("sk-",), URL_CREDENTIALS: ("@",),
+}
+
+
 def _scan_string(text: str, *, context: str = "", json_mode: bool) -> Iterator[tuple[str, str]]:
     """Yield (kind, secret) pairs for one string. Assumes nothing about the caller."""
-    if _PREFILTER.search(text) is None:
+    if not might_contain_secret(text):
         return
+    lowered = text.lower()
     taken: list[tuple[int, int]] = []
     for kind, pattern in _DETECTORS:
+        if not any(gate in lowered for gate in _GATES[kind]):
+            continue
         for m in pattern.finditer(text):
             secret = m.group(m.lastindex or 0)
             if kind == BASIC_AUTH and not _basic_auth_ok(secret):
@@ -210,17 +227,18 @@ def _scan_string(text: str, *, context: str = "", json_mode: bool) -> Iterator[t
             taken.append(m.span(m.lastindex or 0))
             yield kind, secret
     query_credential = False
-    for m in _QUERY_CREDENTIAL.finditer(text):
+    has_query = "?" in text or "&" in text or ";" in text
+    for m in (_QUERY_CREDENTIAL.finditer(text) if has_query else ()):
         if "://" in text or not json_mode:
             query_credential = True
             taken.append(m.span(1))
             yield URL_QUERY_CREDENTIAL, m.group(1)
-    if json_mode and not query_credential:
+    if json_mode and not query_credential and "?" in text:
         # The contract forbids URL query strings in evidence, credential or not.
         m = _URL_WITH_QUERY.search(text)
         if m:
             yield URL_QUERY_STRING, m.group(1)
-    for m in _ASSIGNMENT.finditer(text):
+    for m in (_ASSIGNMENT.finditer(text) if ":" in text or "=" in text else ()):
         value = m.group(1)
         after = text[m.end():m.end() + 1]
         if value.lower() in _PLACEHOLDERS or after in ("(", ".", "["):
@@ -248,7 +266,7 @@ def redact(secret: str) -> str:
 
 def mask_secrets(text: str) -> str:
     """`text` with every detected secret replaced by its redacted preview."""
-    if _PREFILTER.search(text) is None:
+    if not might_contain_secret(text):
         return text
     for json_mode in (True, False):
         for _, secret in list(_scan_string(text, json_mode=json_mode)):
@@ -283,6 +301,8 @@ _AWS_SECRET_VALUE = re.compile(r"[0-9a-zA-Z/+]{40}")
 
 def is_suspicious_key(key: str) -> bool:
     """True for keys naming raw bodies, headers or credentials (`api_key`, `Set-Cookie`)."""
+    if not might_contain_secret(key):
+        return False  # every suspicious name holds a prefilter anchor
     norm = _KEY_NORMALISE.sub("", key.lower())
     return norm in _SUSPICIOUS_KEYS or norm.endswith(_SUSPICIOUS_ENDINGS)
 
@@ -308,14 +328,33 @@ def scan_json(value: Any) -> list[SecretFinding]:
     return findings
 
 
+def _clean_subtree(node: dict[Any, Any] | list[Any]) -> bool:
+    """True when no key or string below `node` can fire: its JSON text passes the prefilter.
+
+    Every key and string appears verbatim in the serialisation (escapes add a backslash,
+    itself an anchor), so this prunes clean branches without walking them.
+    """
+    try:
+        text = orjson.dumps(node).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return False  # non-JSON keys or huge ints: walk it
+    return not might_contain_secret(text)
+
+
 def _walk(node: Any, pointer: str, key: str, out: list[SecretFinding]) -> None:
+    if isinstance(node, dict | list) and _clean_subtree(node):
+        return
     if isinstance(node, dict):
         for k, v in node.items():
             k = str(k)
+            if not might_contain_secret(k):  # the common case: a plain field name
+                _walk(v, f"{pointer}/{_escape(k)}", k, out)
+                continue
             # A secret used as a key must not leak through the pointer either.
             here = f"{pointer}/{_escape(mask_secrets(k))}"
             if is_suspicious_key(k):
-                out.append(SecretFinding(SUSPICIOUS_KEY, here, f"{k}: {_describe(v)}"))
+                out.append(SecretFinding(SUSPICIOUS_KEY, here,
+                                         f"{mask_secrets(k)}: {_describe(v)}"))
             for kind, secret in _scan_string(k, json_mode=True):
                 out.append(SecretFinding(kind, here, redact(secret)))
             if (isinstance(v, str) and "aws" in k.lower() and _AWS_SECRET_VALUE.fullmatch(v)
