@@ -27,10 +27,9 @@ WIDGETS = "/api/v2/widgets"
 
 
 def _seed() -> dict[str, Any]:
-    """The default seed plus a second, newer progress event (order and limit probes)."""
+    """The default seed; it holds two progress events, so order and limit show."""
     seed = yaml.safe_load(default_seed_path().read_text(encoding="utf-8"))
-    newer = dict(seed["progress"][0], id=2, created_at="2026-06-28T08:00:00Z")
-    seed["progress"].append(newer)
+    assert [p["id"] for p in seed["progress"]] == [1, 2]
     return seed
 
 

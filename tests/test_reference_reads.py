@@ -107,11 +107,13 @@ def test_progress_is_public_and_answers_the_seeded_probe(hub: RunningHub) -> Non
     response = httpx.get(f"{hub.base_url}/progress/",
                          params={"event_type": "ops_inventory_probe", "limit": 20})
     assert response.status_code == 200
-    [event] = response.json()
-    assert event["id"] == 1 and event["event_type"] == "ops_inventory_probe"
-    assert event["idempotency_key"] == (
-        f"{event['activity_core_run_id']}:{event['context_key']}:"
-        f"{event['detail']['activity_core_event_type']}")
+    events = response.json()
+    assert [e["id"] for e in events] == [2, 1]  # newest first
+    for event in events:
+        assert event["event_type"] == "ops_inventory_probe"
+        assert event["idempotency_key"] == (
+            f"{event['activity_core_run_id']}:{event['context_key']}:"
+            f"{event['detail']['activity_core_event_type']}")
     assert httpx.get(f"{hub.base_url}/progress/", params={"event_type": "other"}).json() == []
 
 

@@ -167,4 +167,6 @@ def test_the_default_seed_holds_the_facts_others_rely_on() -> None:
     assert len(manifest["policyScopes"]) == 7 and len(manifest["widgetTypes"]) == 6
     assert {c["name"]: c["manifest"] for c in seed["consumers"]} == {
         "activity-core": manifest["id"], "ops-console": None}
-    assert [p["event_type"] for p in seed["progress"]] == ["ops_inventory_probe"]
+    assert [p["event_type"] for p in seed["progress"]] == ["ops_inventory_probe"] * 2
+    assert [p["detail"]["activity_core_event_type"] for p in seed["progress"]] == [
+        "ops-endpoint-verified", "ops-access-path-checked"]
