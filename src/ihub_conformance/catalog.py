@@ -368,7 +368,7 @@ def _sync_command(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["_collect"]:  # internal: the collection subprocess
+    if argv[:1] == ["_collect"] and len(argv) >= 2:  # internal: the collection subprocess
         return _collect_in_process(Path(argv[1]), argv[2:])
     parser = argparse.ArgumentParser(prog="python -m ihub_conformance.catalog",
                                      description="Requirement catalog tools.")
