@@ -6,6 +6,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -170,3 +171,16 @@ def test_the_default_seed_holds_the_facts_others_rely_on() -> None:
     assert [p["event_type"] for p in seed["progress"]] == ["ops_inventory_probe"] * 2
     assert [p["detail"]["activity_core_event_type"] for p in seed["progress"]] == [
         "ops-endpoint-verified", "ops-access-path-checked"]
+
+
+def test_serve_reports_a_taken_port_in_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "ihub_conformance.cli", "serve", "--port", str(port)],
+            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"ihub-conformance: error: cannot listen on 127.0.0.1:{port}: Address already in use"]

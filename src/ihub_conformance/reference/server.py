@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import sqlite3
 import sys
 import threading
@@ -120,12 +121,14 @@ def running_reference_hub(
                               rate_limit=rate_limit)
     except sqlite3.Error as exc:
         raise InputError(str(db), f"cannot open the database: {exc}", field="--db") from None
+    store = app.state.store
     if access_log is not None:
         app = _AccessLog(app, access_log)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                             lifespan="off", server_header=False)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=_run_quietly, args=(server,), name="ihub-reference",
+    sock = _bind(host, port)
+    thread = threading.Thread(target=_run_quietly, args=(server, sock), name="ihub-reference",
                               daemon=True)
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT
@@ -133,9 +136,10 @@ def running_reference_hub(
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
             thread.join(STOP_TIMEOUT)
-            raise ConformanceError(f"the reference hub could not listen on {host}:{port}")
+            sock.close()
+            raise ConformanceError(f"the reference hub could not start on {host}:{port}")
         time.sleep(0.01)
-    bound_port = server.servers[0].sockets[0].getsockname()[1]
+    bound_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     try:
         yield RunningHub(base_url=f"http://{shown_host}:{bound_port}", key=key,
@@ -145,13 +149,29 @@ def running_reference_hub(
     finally:
         server.should_exit = True
         thread.join(STOP_TIMEOUT)
+        sock.close()
+        store.close()
 
 
-def _run_quietly(server: uvicorn.Server) -> None:
-    # A failed bind makes uvicorn call sys.exit(1); in a thread that must not print a
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind here, not in uvicorn, so a taken port is one clear error line."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or type(exc).__name__
+        raise ConformanceError(f"cannot listen on {host}:{port}: {reason}") from None
+    return sock
+
+
+def _run_quietly(server: uvicorn.Server, sock: socket.socket) -> None:
+    # uvicorn calls sys.exit(1) when it cannot start; in a thread that must not print a
     # traceback - the starter notices the dead thread and reports one line.
     try:
-        server.run()
+        server.run(sockets=[sock])
     except SystemExit:
         pass
     except OSError as exc:
