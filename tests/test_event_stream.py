@@ -225,3 +225,37 @@ def test_subprocess_end_to_end_via_stdin() -> None:
                            "-"], input=data, capture_output=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode().strip() == "<stdin>: 40 lines, 40 valid, 0 invalid; contract v1"
+
+
+def test_overlong_lines_are_reported_and_skipped() -> None:
+    from ihub_conformance.event_stream import read_lines
+
+    events = list(gen.valid_events(2, seed=12))
+    data = (json.dumps(events[0]).encode() + b"\n" + b"x" * 5000 + b"\n"
+            + json.dumps(events[1]).encode() + b"\n" + b"y" * 3000)
+    lines = list(read_lines(io.BytesIO(data), limit=1024))
+    assert len(lines) == 4 and max(len(line) for line in lines) <= 1024
+    found = _findings(lines)
+    assert [(f.line, f.kind) for f in found] == [(2, "malformed"), (4, "malformed")]
+    assert "longer than" in found[0].reason
+
+
+def test_non_object_and_blank_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    summary = StreamSummary("v1")
+    found = list(check_stream([b"[1, 2]\n", b"\n", b"  \n", b"42\n", b'"text"\n'],
+                              summary=summary))
+    assert {f.line for f in found} == {1, 4, 5}
+    assert all(f.kind == "schema" for f in found)
+    assert (summary.lines, summary.blank, summary.invalid) == (3, 2, 3)
+
+
+def test_key_index_costs_eight_bytes_per_key() -> None:
+    from ihub_conformance.event_stream import _KeyIndex
+
+    index = _KeyIndex()
+    rng = random.Random(2)
+    hashes = [rng.getrandbits(63) for _ in range(20000)]
+    assert not any(index.seen(h) for h in hashes)
+    assert all(index.seen(h) for h in hashes[:100])
+    stored = sum(len(b) * b.itemsize for b in index.buckets)
+    assert stored == 8 * 20000

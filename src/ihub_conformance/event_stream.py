@@ -14,6 +14,7 @@ the stream's length except for 8 bytes per distinct idempotency key (see `_KeyIn
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
@@ -164,7 +165,11 @@ def check_stream(lines: Iterable[bytes], *, contract: str = "v1",
             try:
                 doc = loads(raw)
             except decode_error as exc:
-                if raw.strip():
+                if raw is OVERLONG:
+                    yield from _record(summary, [Finding(number, MALFORMED, "", (
+                        f"malformed: line longer than {MAX_LINE_BYTES} bytes (an event is "
+                        "at most 65536 bytes); skipped"))])
+                elif raw.strip():
                     yield from _record(summary, [Finding(number, MALFORMED, "",
                                                          _malformed_reason(raw, exc))])
                 else:
@@ -238,6 +243,26 @@ _ORJSON_POSITION = re.compile(r"line \d+ column \d+ \(char (\d+)\)")
 
 
 # -- command line --------------------------------------------------------------------------
+MAX_LINE_BYTES = 1 << 20
+# Stands in for a line longer than MAX_LINE_BYTES (not JSON, so it takes the slow path).
+OVERLONG = b"\x00overlong line"
+
+
+def read_lines(stream: IO[bytes], limit: int = MAX_LINE_BYTES) -> Iterator[bytes]:
+    """Lines of `stream`, never holding more than `limit` bytes of one line in memory.
+
+    A longer line is drained and replaced by OVERLONG, so one runaway line (or a binary
+    file without newlines) cannot exhaust memory.
+    """
+    for raw in iter(functools.partial(stream.readline, limit), b""):
+        if len(raw) == limit and not raw.endswith(b"\n"):
+            while True:
+                rest = stream.readline(limit)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield OVERLONG
+        else:
+            yield raw
 def _open(path: str) -> tuple[IO[bytes], str]:
     if path == "-":
         return sys.stdin.buffer, "<stdin>"
@@ -261,7 +286,7 @@ def run_cli(args: argparse.Namespace) -> int:
     out = sys.stdout
     summary = StreamSummary(contract)
     try:
-        findings = check_stream(stream, contract=contract, summary=summary)
+        findings = check_stream(read_lines(stream), contract=contract, summary=summary)
         if fmt == "json":
             _write_json(out, name, contract, findings, summary)
         else:
