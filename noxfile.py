@@ -66,7 +66,8 @@ def gate(session: nox.Session) -> None:
     example = ["--target", "reference",
                "--mapping", "fixtures/mappings/ops-hub-widget-mapping.json",
                "--runtime-manifest", "fixtures/activity-core/k8s/railiance/20-runtime.yaml",
-               "--runtime-manifest", "fixtures/activity-core/k8s/railiance/10-secrets.yaml"]
+               "--runtime-manifest", "fixtures/activity-core/k8s/railiance/10-secrets.yaml",
+               "--runtime-manifest", "fixtures/activity-core/k8s/railiance/30-external-secret.yaml"]
     session.run("ihub-conformance", "gate", "--report-dir", str(REPORTS / "gate"),
                 *(session.posargs or example))
 

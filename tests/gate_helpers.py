@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MAPPING = ROOT / "fixtures" / "mappings" / "ops-hub-widget-mapping.json"
 RUNTIME = ROOT / "fixtures" / "activity-core" / "k8s" / "railiance" / "20-runtime.yaml"
 SECRETS = ROOT / "fixtures" / "activity-core" / "k8s" / "railiance" / "10-secrets.yaml"
+EXTERNAL = ROOT / "fixtures" / "activity-core" / "k8s" / "railiance" / "30-external-secret.yaml"
 BROKEN = ROOT / "fixtures" / "activity-core" / "broken"
 SEED = ROOT / "fixtures" / "seed" / "ops-hub.yaml"
 GATE_SCHEMA = ROOT / "contracts" / "reports" / "gate.schema.json"
@@ -79,7 +80,8 @@ def live_args(hub: Any, *extra: str, runtime: bool = True, scan: Path | None = N
     """Arguments for a run against an already running reference hub as a live URL."""
     args = ["--target", hub.base_url, "--state-hub", hub.base_url, "--mapping", str(MAPPING)]
     if runtime:
-        args += ["--runtime-manifest", str(RUNTIME), "--runtime-manifest", str(SECRETS)]
+        args += ["--runtime-manifest", str(RUNTIME), "--runtime-manifest", str(SECRETS),
+                 "--runtime-manifest", str(EXTERNAL)]
     if scan is not None:
         args += ["--scan-repo", str(scan)]
     if writes:

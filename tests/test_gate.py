@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 
 from gate_helpers import (
+    EXTERNAL,
     GATE_SCHEMA,
     MAPPING,
     RUNTIME,
@@ -47,7 +48,8 @@ def test_faithful_configuration_passes_every_gate(tmp_path, capsys, monkeypatch)
     repo = clean_repo(tmp_path / "activity-core")
     run = run_gate_cli(capsys, tmp_path / "reports", "--target", "reference",
                        "--mapping", str(MAPPING), "--runtime-manifest", str(RUNTIME),
-                       "--runtime-manifest", str(SECRETS), "--scan-repo", str(repo))
+                       "--runtime-manifest", str(SECRETS), "--runtime-manifest", str(EXTERNAL),
+                       "--scan-repo", str(repo))
     assert run.code == 0, run.out
     assert [run.status(g) for g in SIX] == ["pass"] * 6
     assert run.status("fallback") == "pass"
@@ -186,7 +188,7 @@ def test_run_gate_api(keyed, tmp_path):
     from ihub_conformance.gate import GateConfig, run_gate, write_reports
 
     result = run_gate(GateConfig(target=keyed.base_url, mapping=str(MAPPING),
-                                 runtime_manifests=[str(RUNTIME), str(SECRETS)],
+                                 runtime_manifests=[str(RUNTIME), str(SECRETS), str(EXTERNAL)],
                                  state_hub=keyed.base_url, allow_writes=True, report_dir=None))
     assert result.exit_code == 0 and result.verdict == "go"
     paths = write_reports(result, Path(tmp_path / "api"))

@@ -66,3 +66,16 @@ def test_a_hub_echoing_the_key_never_gets_it_into_the_outputs(tmp_path, capsys, 
     with running_reference_hub(key=key, faults=frozenset({"echo_key"})) as hub:
         run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
     assert key not in run.everything()
+
+
+@pytest.mark.requirement("GATE-04", "SEC-01")
+def test_cassettes_of_a_scanned_repository_are_found_by_default(keyed, tmp_path, capsys):
+    repo = clean_repo(tmp_path / "repo")
+    cassettes = repo / "fixtures" / "cassettes"
+    cassettes.mkdir(parents=True)
+    (cassettes / "untracked.yaml").write_text(f"key: {keyed.key}\n", encoding="utf-8")
+    run = run_gate_cli(capsys, tmp_path / "r", *live_args(keyed, scan=repo))
+    assert run.failing == {"4"}
+    assert {f["where"] for f in run.failures("4") if f["what"] == "OPS_HUB_KEY value committed"
+            } == {f"{(cassettes / 'untracked.yaml').resolve()}:1"}
+    assert keyed.key not in run.everything()

@@ -9,6 +9,7 @@ import pytest
 
 from gate_helpers import (
     BROKEN,
+    EXTERNAL,
     MAPPING,
     RUNTIME,
     SECRETS,
@@ -98,7 +99,7 @@ def test_manifest_without_a_declared_type_fails_gate_2(tmp_path, capsys, monkeyp
     assert run.status("6") == "pass"
 
 
-@pytest.mark.requirement("GATE-04", "GATE-05", "SEC-01")
+@pytest.mark.requirement("GATE-04", "GATE-05", "SEC-01", "SEC-03")
 def test_literal_key_in_a_runtime_manifest_fails_gates_4_and_5(keyed, tmp_path, capsys):
     text = RUNTIME.read_text(encoding="utf-8").replace(
         "              valueFrom:\n                secretKeyRef:\n"
@@ -154,11 +155,11 @@ def test_token_like_literal_and_secret_with_value_fail_gate_4(keyed, tmp_path, c
     assert token not in run.everything()
 
 
-@pytest.mark.requirement("GATE-05")
+@pytest.mark.requirement("GATE-05", "ACS-12")
 def test_empty_inter_hub_url_fails_gate_5(keyed, tmp_path, capsys):
     broken = BROKEN / "20-runtime-empty-url.yaml"
     args = [*live_args(keyed, runtime=False), "--runtime-manifest", str(broken),
-            "--runtime-manifest", str(SECRETS)]
+            "--runtime-manifest", str(SECRETS), "--runtime-manifest", str(EXTERNAL)]
     run = run_gate_cli(capsys, tmp_path / "r", *args)
     assert run.code == 1
     assert run.failing == {"5"}
@@ -169,7 +170,7 @@ def test_empty_inter_hub_url_fails_gate_5(keyed, tmp_path, capsys):
     assert failure["where"] == f"{broken}:{line}"
 
 
-@pytest.mark.requirement("GATE-05")
+@pytest.mark.requirement("GATE-05", "ACS-10", "ACS-12", "ACS-13")
 def test_source_placeholders_and_invalid_mapping_name_file_and_line(keyed, tmp_path, capsys):
     placeholders = BROKEN / "20-runtime-placeholders.yaml"
     run = run_gate_cli(capsys, tmp_path / "r", *live_args(keyed, runtime=False),
@@ -182,7 +183,8 @@ def test_source_placeholders_and_invalid_mapping_name_file_and_line(keyed, tmp_p
     invalid = BROKEN / "20-runtime-invalid-mapping.yaml"
     rows = invalid.read_text().splitlines()
     run = run_gate_cli(capsys, tmp_path / "r2", *live_args(keyed, runtime=False),
-                       "--runtime-manifest", str(invalid), "--runtime-manifest", str(SECRETS))
+                       "--runtime-manifest", str(invalid), "--runtime-manifest", str(SECRETS),
+                       "--runtime-manifest", str(EXTERNAL))
     assert run.failing == {"5"}
     wheres = {f["where"] for f in run.failures("5") if "breaks the contract" in f["what"]}
     event_line = next(n for n, r in enumerate(rows, 1) if "ops-service-observed" in r)
@@ -192,7 +194,29 @@ def test_source_placeholders_and_invalid_mapping_name_file_and_line(keyed, tmp_p
                for f in run.failures("5"))
 
 
-@pytest.mark.requirement("GATE-05")
+@pytest.mark.requirement("GATE-05", "SEC-04", "SEC-02")
+def test_empty_secret_placeholder_alone_is_not_provisioned(keyed, tmp_path, capsys):
+    args = [*live_args(keyed, runtime=False), "--runtime-manifest", str(RUNTIME),
+            "--runtime-manifest", str(SECRETS)]
+    run = run_gate_cli(capsys, tmp_path / "r", *args)
+    assert run.code == 1 and run.failing == {"5"}
+    (failure,) = run.failures("5")
+    line = next(n for n, row in enumerate(SECRETS.read_text().splitlines(), 1)
+                if 'OPS_HUB_KEY: ""' in row)
+    assert failure["what"] == ("Secret activity-core-ops-hub key OPS_HUB_KEY is an empty "
+                               "placeholder: not provisioned")
+    assert failure["where"] == f"{SECRETS}:{line}"
+    # with the ExternalSecret from OpenBao beside it the same placeholder is fine
+    run = run_gate_cli(capsys, tmp_path / "r2", *args, "--runtime-manifest", str(EXTERNAL))
+    assert run.status("5") == "pass"
+    provisioned = [e for e in run.check("5")["evidence"]
+                   if e["what"] == "Secret activity-core-ops-hub is provisioned out of band"]
+    assert provisioned[0]["actual"] == ("ClusterSecretStore/openbao "
+                                        "platform/operators/ops-hub/runtime field OPS_HUB_KEY")
+    assert provisioned[0]["where"].startswith(f"{EXTERNAL}:")
+
+
+@pytest.mark.requirement("GATE-05", "ACS-10")
 def test_without_runtime_manifests_gate_5_is_blocked(keyed, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("INTER_HUB_URL", keyed.base_url)
     monkeypatch.setenv("OPS_HUB_WIDGET_MAPPING", str(MAPPING))

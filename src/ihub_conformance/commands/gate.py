@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "there; repeatable")
     parser.add_argument("--cassettes", action="append", default=[], metavar="DIR",
                         help="cassette directory to scan (default: fixtures/cassettes under "
-                        "the current directory and each --scan-repo, when present)")
+                        "each --scan-repo, when present); repeatable")
     parser.add_argument("--state-hub", metavar="URL",
                         help="State Hub base URL for the fallback check (reference target: "
                         "the reference hub's own /progress/)")
@@ -64,7 +64,7 @@ def parse_required(text: str) -> tuple[str, ...]:
 def _cassette_dirs(args: argparse.Namespace) -> list[str]:
     if args.cassettes:
         return list(args.cassettes)
-    roots = [Path.cwd(), *(Path(r) for r in args.scan_repo)]
+    roots = [Path(r) for r in args.scan_repo]
     found = {str((root / CASSETTES).resolve()) for root in roots if (root / CASSETTES).is_dir()}
     return sorted(found)
 

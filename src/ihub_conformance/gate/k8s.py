@@ -83,12 +83,41 @@ class DataObject:
 
 
 @dataclass
+class RemoteRef:
+    """One Secret key an ExternalSecret fills: from which store path and property."""
+
+    key: str  # remote path, e.g. platform/operators/ops-hub/runtime
+    property: str  # field at that path, e.g. OPS_HUB_KEY ("" for dataFrom extract)
+    where: str
+
+
+@dataclass
+class ExternalSecret:
+    """An external-secrets.io ExternalSecret: the Secret it writes and where each key comes from."""
+
+    name: str
+    target: str
+    store: str
+    where: str
+    data: dict[str, RemoteRef] = field(default_factory=dict)
+    extracts: list[RemoteRef] = field(default_factory=list)  # dataFrom: every field of a path
+
+    def source_of(self, secret_key: str) -> RemoteRef | None:
+        if secret_key in self.data:
+            return self.data[secret_key]
+        # dataFrom extract copies every field of the remote path, this key included
+        first = next(iter(self.extracts), None)
+        return RemoteRef(first.key, secret_key, first.where) if first else None
+
+
+@dataclass
 class RuntimeManifests:
     files: list[str] = field(default_factory=list)
     containers: list[Container] = field(default_factory=list)
     config_maps: dict[str, DataObject] = field(default_factory=dict)
     secrets: dict[str, DataObject] = field(default_factory=dict)
-    literals: list[tuple[str, Located]] = field(default_factory=list)  # (yaml path, scalar)
+    # Secret name -> the ExternalSecret that fills it out of band (e.g. from OpenBao)
+    external_secrets: dict[str, ExternalSecret] = field(default_factory=dict)
 
 
 def _line(node: yaml.Node) -> int:
@@ -128,18 +157,6 @@ def _construct(node: yaml.Node) -> Any:
         return loader.construct_object(node, deep=True)
     finally:
         loader.dispose()
-
-
-def _scalars(node: yaml.Node, path: str, file: str, out: list[tuple[str, Located]]) -> None:
-    """Every scalar value of a document with its YAML path (for literal-secret scans)."""
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            _scalars(value_node, f"{path}.{getattr(key_node, 'value', '?')}", file, out)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _scalars(item, f"{path}[{index}]", file, out)
-    elif isinstance(node, yaml.ScalarNode) and node.value:
-        out.append((path, Located(node.value, file, _line(node))))
 
 
 def _containers(doc: yaml.Node, kind: str, file: str) -> list[Container]:
@@ -195,6 +212,29 @@ def _data_object(doc: yaml.Node, kind: str, file: str) -> DataObject:
     return obj
 
 
+def _external_secret(doc: yaml.Node, file: str) -> ExternalSecret:
+    name = _scalar(_walk(doc, "metadata", "name")) or "?"
+    spec = _get(doc, "spec")
+    target = _scalar(_walk(spec, "target", "name")) or name
+    store = _walk(spec, "secretStoreRef")
+    store_label = f"{_scalar(_get(store, 'kind')) or 'SecretStore'}/{_scalar(_get(store, 'name'))}"
+    ext = ExternalSecret(name, target, store_label, f"{file}:{_line(doc)}")
+    data = _get(spec, "data")
+    for item in data.value if isinstance(data, yaml.SequenceNode) else []:
+        remote = _get(item, "remoteRef")
+        secret_key = _scalar(_get(item, "secretKey")) or ""
+        ext.data[secret_key] = RemoteRef(_scalar(_get(remote, "key")) or "",
+                                         _scalar(_get(remote, "property")) or "",
+                                         f"{file}:{_line(item)}")
+    data_from = _get(spec, "dataFrom")
+    for item in data_from.value if isinstance(data_from, yaml.SequenceNode) else []:
+        extract = _get(item, "extract")
+        if extract is not None:
+            ext.extracts.append(RemoteRef(_scalar(_get(extract, "key")) or "", "",
+                                          f"{file}:{_line(item)}"))
+    return ext
+
+
 def _b64(text: str) -> str:
     try:
         return base64.b64decode(text, validate=True).decode("utf-8", "replace")
@@ -219,7 +259,6 @@ def load_runtime_manifests(paths: list[str]) -> RuntimeManifests:
         result.files.append(path)
         for doc in docs:
             kind = _scalar(_get(doc, "kind")) or ""
-            _scalars(doc, kind or "doc", path, result.literals)
             if kind in _POD_SPEC_PATHS:
                 result.containers.extend(_containers(doc, kind, path))
             elif kind == "ConfigMap":
@@ -228,6 +267,9 @@ def load_runtime_manifests(paths: list[str]) -> RuntimeManifests:
             elif kind == "Secret":
                 obj = _data_object(doc, kind, path)
                 result.secrets[obj.name] = obj
+            elif kind == "ExternalSecret":
+                ext = _external_secret(doc, path)
+                result.external_secrets[ext.target] = ext
     return result
 
 

@@ -8,6 +8,7 @@ cassette. Evidence shows redacted previews only, never the secret.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Callable, Iterator
 from fnmatch import fnmatch
@@ -23,6 +24,11 @@ MAX_FILES = 20_000  # per root; bounds a scan of a huge tree
 MAX_EVIDENCE_PER_ROOT = 20
 ALLOW_PRAGMA = "pragma: allowlist secret"  # the detect-secrets convention, token scan only
 KEY_NAME = "OPS_HUB_KEY"
+# Kubernetes/ExternalSecret fields that *name* a key (secretKey, key, property, name):
+# an UPPER_SNAKE value there is a variable name, not a secret, though a generic
+# scanner reads the line as a password assignment.
+_KEY_NAME_REF = re.compile(r"^\s*-?\s*(secretKey|key|property|name)\s*:\s*['\"]?[A-Z][A-Z0-9_]*"
+                           r"['\"]?\s*(#.*)?$")
 
 
 def tracked_files(repo: str) -> list[Path]:
@@ -108,20 +114,29 @@ class _Scanner:
         rows = text.splitlines()
         for finding in _deps.scan_text(text):
             line = getattr(finding, "line", None)
-            if line and 0 < line <= len(rows) and ALLOW_PRAGMA in rows[line - 1]:
+            row = rows[line - 1] if line and 0 < line <= len(rows) else ""
+            if ALLOW_PRAGMA in row or (finding.kind == "password-assignment"
+                                       and _KEY_NAME_REF.match(row)):
                 continue
             where = f"{path}:{line}" if line else str(path)
             yield where, f"token-like literal ({finding.kind})", str(finding.preview)
 
 
-def _token_filter(repo: str, patterns: list[str]) -> Callable[[Path], bool]:
-    """Whether a tracked file gets the token-like scan: not under an --scan-exclude glob.
+def _token_filter(roots: list[str], patterns: list[str]) -> Callable[[Path], bool]:
+    """Whether a file gets the token-like scan: not under an --scan-exclude glob.
 
+    Globs match the path relative to a scanned repository or the current directory.
     Test corpora of fake secrets are excluded this way; the key value never is.
     """
+    bases = [Path(r).resolve() for r in roots] + [Path.cwd()]
+
     def wanted(path: Path) -> bool:
-        rel = path.relative_to(repo).as_posix()
-        return not any(fnmatch(rel, pattern) for pattern in patterns)
+        full = path.resolve()
+        names = {path.as_posix()}
+        for base in bases:
+            if full.is_relative_to(base):
+                names.add(full.relative_to(base).as_posix())
+        return not any(fnmatch(name, pattern) for name in names for pattern in patterns)
 
     return wanted
 
@@ -186,16 +201,16 @@ def check_key_custody(ctx: GateContext) -> CheckOutcome:
         out.notes.append("the key is shorter than 8 characters: literal scans skipped "
                          "(too many false matches); a production key should be longer")
     scanner = _Scanner(out, ctx.key)
+    tokens = _token_filter(ctx.config.scan_repos, ctx.config.scan_exclude)
     for repo in ctx.config.scan_repos:
-        scanner.scan(f"tracked files of {repo}", tracked_files(repo),
-                     _token_filter(repo, ctx.config.scan_exclude))
+        scanner.scan(f"tracked files of {repo}", tracked_files(repo), tokens)
     for path in ctx.config.runtime_manifests:
         scanner.scan(f"runtime manifest {path}", [Path(path)])
     _manifest_literals(ctx, out)
     for root in [str(ctx.config.report_dir)] if ctx.config.report_dir else []:
         scanner.scan(f"report dir {root}", _walk(Path(root)))
     for root in ctx.config.cassette_dirs:
-        scanner.scan(f"cassettes {root}", _walk(Path(root)))
+        scanner.scan(f"cassettes {root}", _walk(Path(root)), tokens)
     out.details["filesScanned"] = scanner.files
     if ctx.config.scan_exclude:
         out.notes.append("token-like literals not reported under --scan-exclude "

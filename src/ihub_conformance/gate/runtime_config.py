@@ -4,11 +4,14 @@ Read from the runtime manifests (Deployment env, ConfigMaps, Secrets): each is
 present and non-empty, the key comes through a Secret reference, and the
 mapping is valid against the contract. Every defect is named with file:line.
 
-A Secret manifest in Git carries no value: the key is provisioned out of band
-(OpenBao platform/operators/ops-hub/runtime, field OPS_HUB_KEY). When the Secret
-manifest is among the inputs and its field is empty, the gate says it is an
-empty placeholder; when it is not among the inputs the gate cannot tell, and
-says that instead.
+A Secret manifest in Git carries no value (gate 4 fails one that does): the key
+is provisioned out of band, preferably from OpenBao platform/operators/ops-hub/runtime,
+field OPS_HUB_KEY. The gate accepts what it can see: an ExternalSecret among the
+manifests that fills the Secret's key passes (an empty placeholder Secret beside
+it is fine). A Secret among the manifests whose key is an empty placeholder and
+that nothing fills - what bootstrap-secrets.sh leaves behind - is "not
+provisioned" and fails. A Secret not among the manifests cannot be judged; the
+gate says so in a note.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ class Source:
     ref: str = ""  # "Secret/name key" or "ConfigMap/name key"
     optional: bool = False
     in_manifests: bool = False
+    name: str = ""  # the Secret/ConfigMap name
+    field: str = ""  # the key inside it
 
 
 def resolve(container: Container, var: str, manifests: RuntimeManifests) -> Source:
@@ -59,7 +64,7 @@ def resolve(container: Container, var: str, manifests: RuntimeManifests) -> Sour
                 obj = table.get(name)
                 label = f"{'Secret' if kind == 'secret' else 'ConfigMap'}/{name} key {key}"
                 return Source(kind, where, obj.data.get(key) if obj else None, label,
-                              bool(ref.get("optional")), obj is not None)
+                              bool(ref.get("optional")), obj is not None, name, key)
         return Source("other", where, ref=",".join(sorted(ref_from)))
     for source in container.env_from:
         if not var.startswith(source.prefix):
@@ -71,13 +76,15 @@ def resolve(container: Container, var: str, manifests: RuntimeManifests) -> Sour
             kind = "secret" if source.kind == "secretRef" else "configmap"
             noun = "Secret" if kind == "secret" else "ConfigMap"
             return Source(kind, source.where, obj.data[field],
-                          f"{noun}/{source.name} key {field}", in_manifests=True)
+                          f"{noun}/{source.name} key {field}", in_manifests=True,
+                          name=source.name, field=field)
     # a Secret provisioned out of band (not among the manifests) may hold the variable
     outside = [s for s in container.env_from
                if s.kind == "secretRef" and s.name not in manifests.secrets]
     if outside:
         return Source("secret", outside[0].where, None,
-                      f"Secret/{outside[0].name} (envFrom)", in_manifests=False)
+                      f"Secret/{outside[0].name} (envFrom)", in_manifests=False,
+                      name=outside[0].name, field=var)
     if container.env_from:
         names = ", ".join(f"{s.kind} {s.name}" for s in container.env_from)
         return Source("unresolved", container.where, ref=names)
@@ -153,7 +160,8 @@ def _check_value(ctx: GateContext, out: CheckOutcome, var: str, src: Source,
     return mapping
 
 
-def _check_key(out: CheckOutcome, src: Source, container: Container) -> None:
+def _check_key(out: CheckOutcome, src: Source, container: Container,
+               manifests: RuntimeManifests) -> None:
     label = f"{KEY_VAR} of {container.workload} container {container.name}"
     if src.kind != "secret":
         out.fail(f"{label} does not come from a Secret", src.where,
@@ -164,7 +172,19 @@ def _check_key(out: CheckOutcome, src: Source, container: Container) -> None:
                  "optional: false (the pod must not start without the key)", "optional: true")
         return
     out.ok(f"{label} comes from a Secret", src.where, "a Secret reference", src.ref)
-    if not src.in_manifests:
+    external = manifests.external_secrets.get(src.name)
+    remote = external.source_of(src.field) if external else None
+    if external and remote:
+        out.ok(f"Secret {src.name} is provisioned out of band", remote.where,
+               "an ExternalSecret filling the key", f"{external.store} {remote.key} "
+               f"field {remote.property}")
+        if (remote.key, remote.property) != (OPENBAO_PATH, KEY_VAR):
+            out.notes.append(f"the key comes from {remote.key} field {remote.property}; the "
+                             f"preferred place is OpenBao {OPENBAO_PATH}, field {KEY_VAR}")
+        if src.value is not None and not src.value.value.strip():
+            out.notes.append(f"{src.ref} ({src.value.where}) is an empty placeholder in Git, "
+                             f"filled by ExternalSecret {external.name}")
+    elif not src.in_manifests:
         out.notes.append(f"{src.ref} is not among the given manifests: the gate cannot tell "
                          f"whether it holds a value; it must be provisioned out of band "
                          f"(OpenBao {OPENBAO_PATH}, field {KEY_VAR})")
@@ -172,10 +192,9 @@ def _check_key(out: CheckOutcome, src: Source, container: Container) -> None:
         out.fail(f"{label}: the Secret has no such key", src.where, f"{src.ref} defined",
                  "key absent from the Secret manifest")
     elif not src.value.value.strip():
-        out.notes.append(f"{src.ref} ({src.value.where}) is an empty placeholder in Git, as it "
-                         f"must be: the value is provisioned out of band (OpenBao "
-                         f"{OPENBAO_PATH}, field {KEY_VAR}); gate 4 checks that a key "
-                         "authenticates")
+        out.fail(f"Secret {src.name} key {src.field} is an empty placeholder: not provisioned",
+                 src.value.where, "provisioned out of band, e.g. an ExternalSecret from OpenBao "
+                 f"{OPENBAO_PATH}, field {KEY_VAR}", "empty, and nothing in the manifests fills it")
 
 
 def _check_manifests(ctx: GateContext, out: CheckOutcome, manifests: RuntimeManifests) -> None:
@@ -194,7 +213,7 @@ def _check_manifests(ctx: GateContext, out: CheckOutcome, manifests: RuntimeMani
                 out.fail(f"{label} not resolvable", src.where,
                          "an env entry, or an envFrom source among the manifests", src.ref)
             elif var == KEY_VAR:
-                _check_key(out, src, container)
+                _check_key(out, src, container, manifests)
             elif src.kind == "secret" and (src.value is None or not src.value.value.strip()):
                 out.notes.append(f"{label} comes from {src.ref}: its value is not in Git and "
                                  "was not checked")
