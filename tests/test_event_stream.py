@@ -111,8 +111,8 @@ def test_every_derived_mutation_is_flagged(seed: int) -> None:
 
 def test_an_unknown_kind_of_secret_is_flagged() -> None:
     rng = random.Random()
-    token = "zq9_" + "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(40))
-    event = gen.insert_at_random_depth(gen.valid_event(rng), "note", token, rng)
+    unknown = "zq9_" + "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(40))
+    event = gen.insert_at_random_depth(gen.valid_event(rng), "note", unknown, rng)
     found = _findings([json.dumps(event).encode()])
     assert any(f.kind == "secret" for f in found)
 

@@ -145,6 +145,9 @@ _ASSIGNMENT = re.compile(
     r"(?<![A-Za-z0-9])(?:password|passwd|pwd|secret|client_secret|api_?key|apikey|"
     r"auth_?token|access_?token|secret_?key|private_?key|token)"
     r"[\"']?\s*[:=]\s*[\"']?([^\s\"'`,;&(){}\[\]<>$]{4,})", _I)
+# Assigned values that read as names, not secrets: `kind: secret-key`, `token = TokenType`
+# (code and prose). Real passwords and keys almost always carry a digit or a symbol.
+_WORDISH = re.compile(r"[A-Za-z][A-Za-z_.\-]*")
 _PLACEHOLDERS = frozenset({"none", "null", "true", "false", "redacted", "xxxx", "****",
                            "example", "placeholder", "required", "optional", "string"})
 # Candidate tokens for the entropy check: base64(url)/hex-ish runs.
@@ -241,7 +244,7 @@ def _scan_string(text: str, *, context: str = "", json_mode: bool) -> Iterator[t
     for m in (_ASSIGNMENT.finditer(text) if ":" in text or "=" in text else ()):
         value = m.group(1)
         after = text[m.end():m.end() + 1]
-        if value.lower() in _PLACEHOLDERS or after in ("(", ".", "["):
+        if value.lower() in _PLACEHOLDERS or after in ("(", ".", "[") or _WORDISH.fullmatch(value):
             continue
         if not _overlaps(m.span(1), taken):
             taken.append(m.span(1))
