@@ -41,7 +41,7 @@ def keyed(monkeypatch, hub):
 
 
 @pytest.mark.requirement("GATE-01", "GATE-02", "GATE-03", "GATE-04", "GATE-05", "GATE-06",
-                         "GATE-07", "FBK-01", "FBK-03", "SEC-01")
+                         "GATE-07", "FBK-01", "FBK-03", "FBK-04", "SEC-01", "ACS-06")
 def test_faithful_configuration_passes_every_gate(tmp_path, capsys, monkeypatch):
     key = canary_key()
     monkeypatch.setenv("OPS_HUB_KEY", key)  # the embedded hub takes its key from here
@@ -59,6 +59,7 @@ def test_faithful_configuration_passes_every_gate(tmp_path, capsys, monkeypatch)
     assert writes["eventsCreated"] == 4 and writes["rejectedAttempts"] >= 1
     assert writes["storedByMistake"] == 0
     assert "can close on real Inter-Hub submission" in run.report["fallbackDecision"]
+    assert "ops-access-path-checked" in run.check("fallback")["coveredEventTypes"]
     # the console table and the report paths
     assert "verdict: go (exit 0)" in run.out and "gate.json" in run.out
     assert key not in run.everything()

@@ -255,7 +255,24 @@ def test_empty_fallback_fails_the_fallback_check(tmp_path, capsys, monkeypatch):
     assert "State Hub fallback" in run.files["gate.md"]
 
 
-@pytest.mark.requirement("FBK-02", "SEC-01")
+@pytest.mark.requirement("ACS-05", "FBK-02")
+def test_duplicate_fallback_idempotency_keys_fail_the_fallback_check(
+        tmp_path, capsys, monkeypatch):
+    seed = default_seed()
+    first = seed["progress"][0]
+    twin = dict(first, id=max(p["id"] for p in seed["progress"]) + 1,
+                created_at="2026-06-27T08:05:00Z")
+    seed["progress"].append(twin)
+    with _custom_hub(monkeypatch, seed=seed) as hub:
+        run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
+    assert run.failing == {"fallback"}
+    (failure,) = run.failures("fallback")
+    assert failure["what"] == "progress answer breaks the contract"
+    assert "duplicate idempotency key" in failure["actual"]
+    assert failure["where"].endswith("/idempotency_key")
+
+
+@pytest.mark.requirement("FBK-02", "SEC-01", "ACS-06")
 def test_fallback_detail_leaking_the_key_fails(tmp_path, capsys, monkeypatch):
     with _custom_hub(monkeypatch, faults=["progress_leaks_secret"]) as hub:
         run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))

@@ -19,6 +19,7 @@ from ihub_conformance.gate.model import FALLBACK, CheckOutcome
 
 EVENT_TYPE = "ops_inventory_probe"
 LIMIT = 20
+DEFERRED = "ops-access-path-checked"  # stays on the fallback path (FBK-04)
 MAX_DETAIL_BYTES = 2048  # "compact": a probe summary, not a captured response
 
 
@@ -41,7 +42,8 @@ def decision(status: str, events: int, gates_pass: bool) -> str:
 
 
 def check_fallback(ctx: GateContext) -> CheckOutcome:
-    out = CheckOutcome(FALLBACK, details={"requirements": ["FBK-01", "FBK-02", "FBK-03"]})
+    out = CheckOutcome(FALLBACK, details={"requirements": ["FBK-01", "FBK-02", "FBK-03",
+                                                           "FBK-04", "ACS-05", "ACS-06"]})
     base = ctx.state_hub_url
     if not base:
         return out.block("no State Hub URL: pass --state-hub URL (or set "
@@ -65,6 +67,8 @@ def check_fallback(ctx: GateContext) -> CheckOutcome:
         out.fail("State Hub progress query", where, "200 with a JSON array",
                  f"{response.status_code}" + (" (not an array)" if events is not None else ""))
         return out.settle("")
+    # the contract also checks each idempotency key (<run>:<context>:<type>), duplicates
+    # (the sink is idempotent: one event per key) and the newest-first order
     for pointer, reason in _deps.violations("progress", events, ctx.config.contract):
         out.fail("progress answer breaks the contract", f"{where} #{pointer or '/'}",
                  "valid against state-hub-progress.schema.json", reason)
@@ -75,6 +79,14 @@ def check_fallback(ctx: GateContext) -> CheckOutcome:
         out.fail("no closure evidence", where, f">= 1 {EVENT_TYPE} event", "an empty list")
     for index, event in enumerate(probes):
         _check_event(ctx, out, event, f"{where} #/{index}/detail")
+    covered = sorted({str(e["detail"].get("activity_core_event_type")) for e in probes
+                      if isinstance(e.get("detail"), dict)
+                      and e["detail"].get("activity_core_event_type")})
+    out.details["coveredEventTypes"] = covered
+    if probes:
+        state = "present" if DEFERRED in covered else "absent"
+        out.notes.append(f"fallback evidence covers {', '.join(covered) or 'no named type'}; "
+                         f"access-path evidence ({DEFERRED}, deferred) is {state} on this path")
     out.settle(f"{len(probes)} {EVENT_TYPE} event(s): compact and free of secrets")
     return out
 
