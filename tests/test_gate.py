@@ -195,3 +195,10 @@ def test_run_gate_api(keyed, tmp_path):
     paths = write_reports(result, Path(tmp_path / "api"))
     assert {p.name for p in paths} == {"gate.json", "gate.md", "junit.xml"}
     assert "key=" not in repr(result)
+
+
+def test_unwritable_report_dir_is_a_usage_error(keyed, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    run = run_gate_cli(capsys, blocker / "reports", *live_args(keyed))
+    assert run.code == 2 and "--report-dir: cannot write the reports" in run.err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ihub_conformance.errors import ConformanceError
+from ihub_conformance.errors import ConformanceError, InputError
 from ihub_conformance.gate import ALL_CHECKS, DEFAULT_REQUIRED, GateConfig, run_gate
 from ihub_conformance.gate.report import table, write_reports
 
@@ -80,7 +80,11 @@ def main(args: argparse.Namespace) -> int:
         cassette_dirs=_cassette_dirs(args),
     )
     result = run_gate(config)
-    paths = write_reports(result, config.report_dir) if config.report_dir else []
+    try:
+        paths = write_reports(result, config.report_dir) if config.report_dir else []
+    except OSError as exc:
+        raise InputError(str(config.report_dir), f"--report-dir: cannot write the reports "
+                         f"({exc.strerror or type(exc).__name__})") from None
     print(table(result))
     for path in paths:
         print(f"report: {path}")
