@@ -131,7 +131,9 @@ class _Classifier:
 def _safe_reason(reason: str) -> str:
     # The engine avoids echoing values, but a reason quoting document text (an expected
     # idempotency key, say) must not carry secret material into a report.
-    if secret_scan.might_contain_secret(reason) and secret_scan.scan_text(reason):
+    # Echoed document text is always quoted (repr); unquoted reasons are fixed wording.
+    quoted = "'" in reason or '"' in reason
+    if quoted and secret_scan.might_contain_secret(reason) and secret_scan.scan_text(reason):
         return reason.split(":", 1)[0] + ": (details withheld: they contain secret-like text)"
     return reason
 

@@ -22,7 +22,6 @@ import binascii
 import json
 import math
 import re
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -165,7 +164,8 @@ _DIGEST_WORDS = re.compile(r"sha|digest|hash|checksum|commit|revision|etag|finge
 
 def _entropy(s: str) -> float:
     n = len(s)
-    return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
+    # str.count per distinct character runs in C; faster than Counter for short tokens.
+    return -sum(c / n * math.log2(c / n) for c in map(s.count, set(s)))
 
 
 def _looks_like_words(token: str) -> bool:
