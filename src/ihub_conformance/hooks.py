@@ -142,6 +142,20 @@ def pytest_configure(config: pytest.Config) -> None:
     if mode == "replay":
         _check_cassettes(suite)
         network.block()
+    elif target != "reference":
+        _check_live(suite)
+
+
+def _check_live(suite: SuiteState) -> None:
+    """A live target needs a well-formed URL and its key in the environment, up front."""
+    from ihub_conformance.errors import ConformanceError
+    from ihub_conformance.target import key_from_env, parse_target_spec
+
+    try:
+        parse_target_spec(suite.target)
+        key_from_env(suite.key_env)
+    except ConformanceError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _check_cassettes(suite: SuiteState) -> None:
