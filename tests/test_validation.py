@@ -232,3 +232,47 @@ def test_v0_names_the_version_a_live_name_belongs_to():
     (violation,) = validator_for("event", "v0").violations(doc)
     assert violation.pointer == "/eventType"
     assert "contract v1 name" in violation.reason and "--contract v1" in violation.reason
+
+
+@pytest.mark.requirement("VOC-11")
+def test_backup_verified_maps_only_to_a_backup_set_widget():
+    doc = _load("mapping", "full-ops-hub.json")
+    (entry,) = [e for e in doc["mappings"] if e["eventType"] == "ops-backup-verified"]
+    assert entry["widgetType"] == "ops-backup-set"
+    assert violations("mapping", doc) == []
+    entry["widgetType"] = "ops-readiness-gate"
+    (violation,) = violations("mapping", doc)
+    assert violation.pointer.endswith("/widgetType")
+    assert "ops-backup-verified is mapped only to ops-backup-set widgets" in violation.reason
+
+
+@pytest.mark.requirement("VOC-12")
+def test_drift_can_be_represented_by_an_ops_risk_widget():
+    doc = _load("mapping", "full-ops-hub.json")
+    drift = [e for e in doc["mappings"] if e["eventType"] == "ops-drift-detected"]
+    assert drift and all(e["widgetType"] == "ops-risk" for e in drift)
+    assert violations("mapping", doc) == []
+    # the early card name for drift is refused with ops-risk as its replacement
+    drift[0]["widgetType"] = "ops-drift-card"
+    (violation,) = violations("mapping", doc)
+    assert violation.reason == "early-proposal widget type 'ops-drift-card'; use 'ops-risk'"
+
+
+@pytest.mark.requirement("ACS-09", "ACS-06")
+@pytest.mark.parametrize(
+    ("state", "valid"),
+    [
+        ("missing_inter_hub_config", True),
+        ("inter_hub_sink_deferred", True),
+        ("submitted", True),
+        ("inter_hub_ok", False),
+        ("", False),
+    ],
+)
+def test_progress_detail_records_the_inter_hub_sink_state(state: str, valid: bool):
+    doc = _load("progress", "single-probe.json")
+    doc[0]["detail"]["inter_hub_sink"] = state
+    found = violations("progress", doc)
+    assert (found == []) is valid
+    if not valid:
+        assert [v.pointer for v in found] == ["/0/detail/inter_hub_sink"]

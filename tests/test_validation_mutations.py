@@ -245,3 +245,31 @@ def test_random_unknown_fields_on_strict_documents_are_rejected(name: str):
             continue
         doc[name] = "x"
         assert not validator_for(kind).is_valid(doc), (kind, name)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=_JSON, kind=st.sampled_from(KINDS), version=st.sampled_from(["v0", "v1"]))
+def test_any_json_gets_a_verdict_and_never_crashes(doc: Any, kind: str, version: str):
+    validator = validator_for(kind, version)
+    found = validator.violations(doc)
+    assert validator.is_valid(doc) == (not found)
+    assert all(v.pointer == "" or v.pointer.startswith("/") for v in found)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=_JSON, data=st.data())
+def test_any_value_planted_in_a_valid_mapping_gets_a_verdict(value: Any, data: st.DataObject):
+    doc = json.loads((CORPUS / "mapping" / "valid" / "full-ops-hub.json").read_text())
+    paths = [path for path, _ in _walk(doc) if path]
+    path = data.draw(st.sampled_from(paths))
+    mutant = _replace(doc, path, value)
+    validator = validator_for("mapping")
+    assert validator.is_valid(mutant) == (not validator.violations(mutant))

@@ -48,6 +48,8 @@ class Vocabulary:
     policy_scopes: frozenset[str]
     separator: str
     deferred: frozenset[str] = frozenset()
+    # event type -> the only widget types it may be mapped to
+    event_widget_types: dict[str, frozenset[str]] = field(default_factory=dict)
     # name -> reason, for names the contract rejects with a specific explanation
     special: dict[str, str] = field(default_factory=dict)
 
@@ -66,6 +68,10 @@ class Vocabulary:
             policy_scopes=frozenset(vocab.get("policyScopes", ())),
             separator=separator,
             deferred=frozenset(vocab.get("deferred", ())),
+            event_widget_types={
+                event: frozenset(types)
+                for event, types in vocab.get("eventWidgetTypes", {}).items()
+            },
             special={**_other_version_reasons(contract), **_special_reasons(vocab)},
         )
 
@@ -221,6 +227,7 @@ def _mapping_checks(doc: Any, vocab: Vocabulary) -> list[Violation]:
                     f"hub mismatch: widget hub {widget_hub!r} is not {vocab.hub!r}",
                 )
             )
+        found.extend(_widget_type_fit(entry, index, vocab))
         route = (entry.get("eventType"), entry.get("target"), entry.get("contextKey"))
         if all(isinstance(part, str | None) for part in route):
             if route in seen:
@@ -234,6 +241,24 @@ def _mapping_checks(doc: Any, vocab: Vocabulary) -> list[Violation]:
             else:
                 seen[route] = index
     return found
+
+
+def _widget_type_fit(entry: dict[str, Any], index: int, vocab: Vocabulary) -> list[Violation]:
+    # e.g. ops-backup-verified goes only to an ops-backup-set widget (VOC-11).
+    event_type = entry.get("eventType")
+    if not isinstance(event_type, str):
+        return []
+    allowed = vocab.event_widget_types.get(event_type)
+    widget_type = entry.get("widgetType")
+    if not allowed or not isinstance(widget_type, str) or widget_type in allowed:
+        return []
+    return [
+        _violation(
+            f"/mappings/{index}/widgetType",
+            f"widget type mismatch: {event_type} is mapped only to "
+            f"{' or '.join(sorted(allowed))} widgets",
+        )
+    ]
 
 
 def _manifest_checks(doc: Any, vocab: Vocabulary) -> list[Violation]:
