@@ -149,7 +149,7 @@ def test_unknown_fault_is_a_one_line_usage_error(capsys) -> None:
 def test_every_variant_is_killed_on_target_and_the_faithful_hub_passes(
         tmp_path: Path, capsys) -> None:
     report = tmp_path / "kill.json"
-    code = mutants.main(["--hand-written-only", "--jobs", "2", "--timeout", "180",
+    code = mutants.main(["--hand-written-only", "--jobs", "4", "--timeout", "180",
                          "--report", str(report)])
     out = capsys.readouterr().out
     doc = json.loads(report.read_text(encoding="utf-8"))
