@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="widget mapping JSON file (default: $OPS_HUB_WIDGET_MAPPING as "
                         "JSON text or a path, else the value in the runtime manifests)")
     parser.add_argument("--runtime-manifest", action="append", default=[], metavar="FILE",
-                        help="activity-core Kubernetes YAML (Deployment, ConfigMap, Secret); "
+                        help="activity-core Kubernetes YAML (Deployment, ConfigMap, Secret, "
+                        "ExternalSecret); "
                         "repeatable")
     parser.add_argument("--scan-repo", action="append", default=[], metavar="PATH",
                         help="git work tree whose tracked files must not hold the key or "

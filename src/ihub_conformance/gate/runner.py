@@ -25,6 +25,7 @@ from ihub_conformance.errors import (
     ConformanceError,
     TargetUnreachable,
 )
+from ihub_conformance.gate import _deps
 from ihub_conformance.gate.api_health import check_api_health
 from ihub_conformance.gate.context import GateConfig, GateContext, describe_http_error
 from ihub_conformance.gate.fallback import check_fallback, decision
@@ -139,6 +140,7 @@ def run_gate(config: GateConfig) -> GateResult:
     """Run the gate; raises ConformanceError for usage/input errors (exit 2)."""
     started = datetime.now(UTC)
     assumptions = load_assumptions(config.contract, config.assumptions_file)
+    _deps.vocabulary(config.contract)  # an unknown contract version is a usage error, early
     for repo in config.scan_repos:
         tracked_files(repo)  # fail fast (exit 2) on a path that is not a work tree
     run_id = new_run_id()
