@@ -173,6 +173,8 @@ def request_scrubber(key: str | None, unbound_key: str | None,
         for name in list(request.headers):
             if name.lower() in _DROPPED_HEADERS:
                 del request.headers[name]
+            elif name.lower() == "host":
+                request.headers[name] = urlsplit(PLACEHOLDER_ORIGIN).netloc
             else:
                 request.headers[name] = _scrub_text(str(request.headers[name]), pairs)
         request.body = _scrub_bytes(request.body, pairs)
