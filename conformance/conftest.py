@@ -162,11 +162,17 @@ def hub_slug(hub: HubSession) -> str:
 
 @pytest.fixture(scope="session")
 def hub_record(hub: HubSession, hub_slug: str) -> dict[str, Any]:
-    """The hub row of the ops-hub (GET /api/v2/hubs)."""
-    for row in hub.rows("hubs"):
-        if row.get("slug") == hub_slug:
-            return row
-    pytest.fail(f"GET {hub.path('hubs')}: no hub with slug {hub_slug!r}", pytrace=False)
+    """The ops-hub: the bound consumer's hub (GET /api/v2/consumer), named by GET /api/v2/hubs.
+
+    The consumer read comes first so a broken hub list (a pagination fault) fails
+    the pagination tests, not every test that creates a widget.
+    """
+    consumer = hub.expect(hub.get(hub.path("consumer")), 200, "consumer")
+    rows = [row for row in hub.rows("hubs") if row.get("id") == consumer["hubId"]]
+    if rows and rows[0].get("slug") != hub_slug:
+        pytest.fail(f"the key's consumer belongs to hub {rows[0].get('slug')!r}, "
+                    f"not {hub_slug!r}", pytrace=False)
+    return rows[0] if rows else {"id": consumer["hubId"], "slug": hub_slug}
 
 
 @pytest.fixture(scope="session")
