@@ -68,6 +68,17 @@ def test_idempotency_key_mismatch_names_the_expected_key(event):
     assert not validator_for("event").is_valid(event)
 
 
+@pytest.mark.requirement("ACS-07", "ACS-08")
+def test_idempotency_key_mismatch_never_echoes_a_secret_like_part(event):
+    canary = "tokenCanary9f8e7d6c5b4a"
+    event["metadata"]["context_key"] = canary
+    event["metadata"]["idempotency_key"] = "not-the-key"
+    found = violations("event", event)
+    reasons = [violation.reason for violation in found]
+    assert any("mismatch" in reason for reason in reasons)
+    assert not any(canary in reason for reason in reasons)
+
+
 @pytest.mark.requirement("ACS-01", "ACS-03")
 def test_missing_field_points_at_the_field(event):
     del event["metadata"]["attributes"]["observed_at"]
