@@ -259,3 +259,12 @@ def test_key_index_costs_eight_bytes_per_key() -> None:
     assert all(index.seen(h) for h in hashes[:100])
     stored = sum(len(b) * b.itemsize for b in index.buckets)
     assert stored == 8 * 20000
+
+
+def test_event_type_of_the_wrong_json_type_is_a_schema_finding_not_a_crash() -> None:
+    event = gen.valid_event(random.Random(4))
+    for wrong in (["ops-drift-detected"], {"name": "x"}, 7, None):
+        line = json.dumps({**event, "eventType": wrong}).encode()
+        found = _findings([line])
+        assert found and all(f.kind == "schema" for f in found)
+        assert any(f.pointer == "/eventType" for f in found)

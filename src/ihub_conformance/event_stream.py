@@ -121,6 +121,8 @@ class _Classifier:
     def kind(self, pointer: str, doc: Any) -> str:
         if pointer == "/eventType" and isinstance(doc, dict):
             value = doc.get("eventType")
+            if not isinstance(value, str):  # a list or object here is a type error
+                return SCHEMA
             if value in self.deferred:
                 return DEFERRED
             if value in self.aliases:
