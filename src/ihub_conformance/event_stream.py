@@ -158,7 +158,11 @@ def check_stream(lines: Iterable[bytes], *, contract: str = "v1",
     classifier = _Classifier(validator.version)
     keys = _KeyIndex()
     # Hot loop: locals only, no allocation for a clean line beyond what parsing needs.
-    is_valid = validator.is_valid
+    # The engine's `is_valid` is the compiled schema plus the idempotency-key rule; both
+    # are inlined here (the key rule shares its lookups with the duplicate index). A line
+    # failing either goes to `_findings`, which asks the engine for the full verdict.
+    schema_is_valid = validator.compiled_is_valid
+    sep = validator.key_separator
     clean = secret_scan.prefilter_validator().is_valid
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
@@ -179,12 +183,18 @@ def check_stream(lines: Iterable[bytes], *, contract: str = "v1",
                 else:
                     summary.blank += 1
                 continue
-            schema_ok = is_valid(doc)
+            try:
+                schema_ok = schema_is_valid(doc)
+            except ValueError:  # not JSON data: cannot come from orjson, but never crash
+                schema_ok = False
             # orjson has checked the line is UTF-8; the prefilter reads its raw text.
             secret_ok = clean(raw.decode() if type(raw) is bytes else raw)
             try:
                 md = doc["metadata"]
-                h = hash((md["activity_core_run_id"], md["context_key"], doc["eventType"]))
+                run = md["activity_core_run_id"]
+                context = md["context_key"]
+                event_type = doc["eventType"]
+                h = hash((run, context, event_type))
             except (KeyError, TypeError, IndexError):
                 fresh = True  # no key to compare (the schema check reports why)
             else:
@@ -193,6 +203,9 @@ def check_stream(lines: Iterable[bytes], *, contract: str = "v1",
                 fresh = i == len(bucket) or bucket[i] != h
                 if fresh:
                     bucket.insert(i, h)
+                # The engine's idempotency-key rule, fast case (any doubt: the slow path).
+                if schema_ok and md["idempotency_key"] != f"{run}{sep}{context}{sep}{event_type}":
+                    schema_ok = False
             if schema_ok and secret_ok and fresh:
                 valid += 1
                 continue

@@ -110,7 +110,11 @@ class ContractValidator:
             schema, registry=registry, validate_formats=True, retriever=_refuse_retrieval
         )
         self._fast_is_valid = self._compiled.is_valid
+        # The compiled schema alone (raises ValueError on non-JSON data): for hot loops that
+        # inline the domain rules, like the event stream's idempotency-key check.
+        self.compiled_is_valid: Callable[[Any], bool] = self._compiled.is_valid
         self._vocab = _domain.Vocabulary.from_contract(contract)
+        self.key_separator = self._vocab.separator
         self._domain: Callable[[Any], Sequence[Violation]] = _domain.checks_for(kind, self._vocab)
         self._unwraps = kind == "mapping"
         self._node_cache: dict[str, dict[str, Any] | None] = {}
@@ -148,8 +152,8 @@ class ContractValidator:
         return sorted(found)
 
     def _collect(self, doc: Any) -> set[Violation]:
-        if self._fast_is_valid(doc):
-            return set(self._domain(doc))
+        # No is_valid pre-check: callers reach this for documents already found invalid
+        # (the fast closures below), and iter_errors yields nothing for a valid one.
         found = {v for error in self._compiled.iter_errors(doc) for v in self._convert(error)}
         found.update(self._domain(doc))
         return found
