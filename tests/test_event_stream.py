@@ -268,3 +268,13 @@ def test_event_type_of_the_wrong_json_type_is_a_schema_finding_not_a_crash() -> 
         found = _findings([line])
         assert found and all(f.kind == "schema" for f in found)
         assert any(f.pointer == "/eventType" for f in found)
+
+
+def test_a_line_only_the_prefilter_suspects_is_counted_valid() -> None:
+    # "authority" holds the prefilter anchor "auth"; no detector or schema rule objects.
+    event = gen.valid_event(random.Random(6))
+    event["metadata"]["attributes"]["issuer"] = "certificate-authority-prod"
+    summary = StreamSummary("v1")
+    line = json.dumps(event).encode()
+    assert list(check_stream([line], summary=summary)) == []
+    assert (summary.lines, summary.valid, summary.invalid) == (1, 1, 0)
