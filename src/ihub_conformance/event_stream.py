@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import re
 import sys
 from array import array
@@ -23,6 +24,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from stat import S_ISREG
 from typing import IO, Any
 
 import orjson
@@ -40,6 +42,8 @@ DEFERRED = "deferred"
 SECRET = "secret"  # noqa: S105 (a finding kind)
 DUPLICATE = "duplicate"
 FINDING_KINDS = (MALFORMED, SCHEMA, EARLY_NAME, DEFERRED, SECRET, DUPLICATE)
+DUPLICATE_REASON = ("duplicate idempotency key (activity_core_run_id + context_key + event type) "
+                    "earlier in this stream")
 
 
 @dataclass(frozen=True)
@@ -154,9 +158,21 @@ def check_stream(lines: Iterable[bytes], *, contract: str = "v1",
     Pass a `StreamSummary` to have its counts filled in as the stream is consumed.
     """
     summary = summary if summary is not None else StreamSummary(contract)
+    keys = _KeyIndex()
+    try:
+        yield from _check_lines(lines, contract, summary, keys.buckets, None)
+    finally:
+        summary.distinct_keys = sum(len(b) for b in keys.buckets)
+
+
+def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
+                 buckets: list[array] | None, keyed: tuple[array, array] | None,
+                 ) -> Iterator[Finding]:
+    """The checking loop. With `buckets` (a `_KeyIndex`) duplicates are found here; with
+    `keyed` = (line numbers, key hashes) instead, every keyed line is recorded for a caller
+    that resolves duplicates across chunks of a file (`stream_parallel`)."""
     validator = validator_for("event", contract)
     classifier = _Classifier(validator.version)
-    keys = _KeyIndex()
     # Hot loop: locals only, no allocation for a clean line beyond what parsing needs.
     # The engine's `is_valid` is the compiled schema plus the idempotency-key rule; both
     # are inlined here (the key rule shares its lookups with the duplicate index). A line
@@ -166,7 +182,8 @@ def check_stream(lines: Iterable[bytes], *, contract: str = "v1",
     clean = secret_scan.prefilter_validator().is_valid
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
-    buckets = keys.buckets
+    if keyed is not None:
+        add_number, add_hash = keyed[0].append, keyed[1].append
     valid = 0
     try:
         for number, raw in enumerate(lines, start=1):
@@ -189,6 +206,7 @@ def check_stream(lines: Iterable[bytes], *, contract: str = "v1",
                 schema_ok = False
             # orjson has checked the line is UTF-8; the prefilter reads its raw text.
             secret_ok = clean(raw.decode() if type(raw) is bytes else raw)
+            fresh = True  # no key to compare when a lookup fails (the schema says why)
             try:
                 md = doc["metadata"]
                 run = md["activity_core_run_id"]
@@ -196,13 +214,17 @@ def check_stream(lines: Iterable[bytes], *, contract: str = "v1",
                 event_type = doc["eventType"]
                 h = hash((run, context, event_type))
             except (KeyError, TypeError, IndexError):
-                fresh = True  # no key to compare (the schema check reports why)
+                pass
             else:
-                bucket = buckets[h & 4095]
-                i = bisect_left(bucket, h)
-                fresh = i == len(bucket) or bucket[i] != h
-                if fresh:
-                    bucket.insert(i, h)
+                if buckets is not None:
+                    bucket = buckets[h & 4095]
+                    i = bisect_left(bucket, h)
+                    fresh = i == len(bucket) or bucket[i] != h
+                    if fresh:
+                        bucket.insert(i, h)
+                else:
+                    add_number(number)
+                    add_hash(h)
                 # The engine's idempotency-key rule, fast case (any doubt: the slow path).
                 if schema_ok and md["idempotency_key"] != f"{run}{sep}{context}{sep}{event_type}":
                     schema_ok = False
@@ -214,7 +236,6 @@ def check_stream(lines: Iterable[bytes], *, contract: str = "v1",
     finally:
         summary.valid += valid
         summary.lines += valid
-        summary.distinct_keys = sum(len(b) for b in buckets)
 
 
 def _record(summary: StreamSummary, found: list[Finding]) -> list[Finding]:
@@ -243,9 +264,7 @@ def _findings(number: int, doc: Any, validator: Any, classifier: _Classifier,
             found.append(Finding(number, SECRET, s.pointer,
                                  f"secret-like material ({s.kind}): {s.preview}", s.kind))
     if not fresh:
-        found.append(Finding(number, DUPLICATE, "/metadata/idempotency_key",
-                             "duplicate idempotency key (activity_core_run_id + context_key "
-                             "+ event type) earlier in this stream"))
+        found.append(Finding(number, DUPLICATE, "/metadata/idempotency_key", DUPLICATE_REASON))
     return found
 
 
@@ -301,14 +320,25 @@ def _open(path: str) -> tuple[IO[bytes], str]:
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    """`validate events FILE`: exit 0 clean, 1 findings, 2 unreadable input."""
+    """`validate events FILE`: exit 0 clean, 1 findings, 2 unreadable input.
+
+    `--jobs N` (N > 1) checks a regular file with N worker processes (stream_parallel);
+    the output is the same as with one.
+    """
     contract = load_contract(getattr(args, "contract", "v1")).version  # exit 2 if unknown
     fmt = getattr(args, "format", "text")
+    jobs = getattr(args, "jobs", 1) or 1
     stream, name = _open(args.file)
     out = sys.stdout
     summary = StreamSummary(contract)
     try:
-        findings = check_stream(read_lines(stream), contract=contract, summary=summary)
+        regular = stream is not sys.stdin.buffer and S_ISREG(os.fstat(stream.fileno()).st_mode)
+        if jobs > 1 and regular:
+            from ihub_conformance.stream_parallel import check_file
+
+            findings = check_file(args.file, contract=contract, summary=summary, jobs=jobs)
+        else:
+            findings = check_stream(read_lines(stream), contract=contract, summary=summary)
         if fmt == "json":
             _write_json(out, name, contract, findings, summary)
         else:

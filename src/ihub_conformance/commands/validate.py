@@ -47,6 +47,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="text",
         help="output format (default text)",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="events only: check a regular file with N worker processes (same output; "
+        "default 1)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:

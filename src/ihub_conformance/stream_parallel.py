@@ -1,0 +1,169 @@
+"""Check a JSON Lines file with several worker processes; same findings, same order.
+
+`check_file(path, jobs=N)` cuts the file into byte ranges that start at line starts
+(`CHUNK_BYTES` each, a little more to finish the last line) and has N forked workers run
+`event_stream`'s checking loop on them. A worker cannot know the lines before its chunk,
+so it reports every line's idempotency-key hash instead of judging duplicates; the parent
+takes the chunks in file order, resolves duplicates against one `_KeyIndex` in line order
+and adds the duplicate finding to each line exactly where the one-process loop puts it
+(last). Findings, their order, line numbers and the summary equal `check_stream`'s.
+
+Memory stays bounded: at most `2 * jobs` chunks are in flight, a worker reads its range
+line by line, and results carry only findings plus 16 bytes per keyed line.
+
+Workers are forked, so they share the parent's compiled validators and its string-hash
+secret (Python's `hash` is the key hash in both modes). Where fork is unavailable, or for
+stdin, the file is checked in this process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from array import array
+from bisect import bisect_left
+from collections import Counter, deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ihub_conformance import event_stream as _es
+from ihub_conformance.event_stream import Finding, StreamSummary
+
+CHUNK_BYTES = 1 << 21  # ~4,000 events of 500 bytes: small results, enough work per task
+
+
+@dataclass
+class _ChunkResult:
+    raw_lines: int  # lines read, blank ones included (line numbers advance by this)
+    valid: int  # lines without findings of their own (a duplicate may still hit them)
+    blank: int
+    findings: list[Finding]  # chunk-relative line numbers, in line order
+    numbers: array  # chunk-relative line number of each keyed line
+    hashes: array  # its idempotency-key hash
+
+
+class _Window:
+    """`readline` over bytes [start, end) of an open file (feeds `read_lines`)."""
+
+    def __init__(self, fh: Any, size: int) -> None:
+        self._fh, self._left = fh, size
+
+    def readline(self, limit: int) -> bytes:
+        if self._left <= 0:
+            return b""
+        data: bytes = self._fh.readline(min(limit, self._left))
+        self._left -= len(data)
+        return data
+
+
+def _check_chunk(path: str, start: int, end: int, contract: str) -> _ChunkResult:
+    summary = StreamSummary(contract)
+    numbers, hashes = array("q"), array("q")
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        counted = _Counted(_es.read_lines(_Window(fh, end - start)))  # type: ignore[arg-type]
+        found = list(_es._check_lines(counted, contract, summary, None, (numbers, hashes)))
+    return _ChunkResult(counted.n, summary.valid, summary.blank, found, numbers, hashes)
+
+
+class _Counted:
+    """An iterator that counts what it yields (raw lines, blank ones too)."""
+
+    def __init__(self, it: Iterator[bytes]) -> None:
+        self._it, self.n = it, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for item in self._it:
+            self.n += 1
+            yield item
+
+
+def _boundaries(path: str, chunk: int) -> Iterator[tuple[int, int]]:
+    """Byte ranges of `path`, each starting at a line start (never reads a whole line)."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        start = 0
+        while start < size:
+            pos = start + chunk
+            if pos >= size:
+                yield start, size
+                return
+            fh.seek(pos - 1)  # the byte before: a newline there means `pos` starts a line
+            while True:
+                piece = fh.readline(_es.MAX_LINE_BYTES)
+                if not piece or piece.endswith(b"\n"):
+                    break
+            end = fh.tell()
+            yield start, end
+            start = end
+
+
+def fork_available() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def check_file(path: str, *, contract: str = "v1", summary: StreamSummary | None = None,
+               jobs: int = 2, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Finding]:
+    """Findings for the JSON Lines file at `path`, checked by `jobs` processes (lazy)."""
+    summary = summary if summary is not None else StreamSummary(contract)
+    if jobs <= 1 or not fork_available():
+        with open(path, "rb") as fh:
+            yield from _es.check_stream(_es.read_lines(fh), contract=contract, summary=summary)
+        return
+    _es.validator_for("event", contract)  # compile once, before the workers fork
+    _es.secret_scan.prefilter_validator()
+    keys = _es._KeyIndex()
+    offset = 0
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(jobs) as pool:
+        pending: deque[Any] = deque()
+        ranges = _boundaries(path, chunk_bytes)
+        while True:
+            while len(pending) < 2 * jobs:
+                span = next(ranges, None)
+                if span is None:
+                    break
+                pending.append(pool.apply_async(_check_chunk, (path, *span, contract)))
+            if not pending:
+                break
+            result: _ChunkResult = pending.popleft().get()
+            yield from _merge(result, offset, keys, summary)
+            offset += result.raw_lines
+    summary.distinct_keys = sum(len(b) for b in keys.buckets)
+
+
+def _merge(result: _ChunkResult, offset: int, keys: _es._KeyIndex,
+           summary: StreamSummary) -> Iterator[Finding]:
+    """One chunk's findings, renumbered, with duplicates resolved in line order."""
+    buckets = keys.buckets
+    dups: list[int] = []
+    for number, h in zip(result.numbers, result.hashes, strict=True):
+        bucket = buckets[h & 4095]
+        i = bisect_left(bucket, h)
+        if i == len(bucket) or bucket[i] != h:
+            bucket.insert(i, h)
+        else:
+            dups.append(number)
+    by_line: dict[int, list[Finding]] = {}
+    for f in result.findings:
+        by_line.setdefault(f.line, []).append(f)
+    dup_only = 0
+    for number in dups:
+        if number not in by_line:
+            by_line[number] = []
+            dup_only += 1
+        by_line[number].append(Finding(number, _es.DUPLICATE, "/metadata/idempotency_key",
+                                       _es.DUPLICATE_REASON))
+    counts: Counter[str] = summary.counts
+    for number in sorted(by_line):
+        found = [Finding(offset + number, f.kind, f.pointer, f.reason, f.secret_kind)
+                 for f in by_line[number]]
+        summary.lines += 1
+        summary.invalid += 1
+        for f in found:
+            counts[f.kind] += 1
+        yield from found
+    summary.valid += result.valid - dup_only
+    summary.lines += result.valid - dup_only
+    summary.blank += result.blank

@@ -1,0 +1,125 @@
+"""`validate events --jobs N`: the multi-process checker gives exactly the one-process output."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import itertools
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from ihub_conformance.event_stream import StreamSummary, check_stream, read_lines
+from ihub_conformance.stream_parallel import _boundaries, check_file, fork_available
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = ROOT / "fixtures" / "events"
+
+pytestmark = pytest.mark.skipif(not fork_available(), reason="needs the fork start method")
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("_events_gen", EVENTS / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+gen = _generator()
+
+
+def _mixed_stream(path: Path, count: int = 600) -> None:
+    """Valid events with every kind of problem, duplicates far apart, blank lines, no final
+    newline: chunks of a few hundred bytes cut it into many pieces."""
+    rng = random.Random(11)
+    kinds = list(gen.SECRET_TEMPLATES)
+    earlier: list[bytes] = []
+    rows: list[bytes] = []
+    for i, event in enumerate(gen.valid_events(count, seed=9)):
+        line = orjson.dumps(event)
+        roll = rng.random()
+        if roll < 0.1:
+            key, value = gen.fake_secret(rng.choice(kinds), rng)
+            line = orjson.dumps(gen.insert_at_random_depth(copy.deepcopy(event), key, value, rng))
+        elif roll < 0.15:
+            broken = copy.deepcopy(event)
+            broken["eventType"] = rng.choice(["ops-inventory-drift", "ops-access-path-checked"])
+            line = orjson.dumps(broken)
+        elif roll < 0.2:
+            broken = copy.deepcopy(event)
+            del broken["metadata"]["context_key"]
+            line = orjson.dumps(broken)
+        elif roll < 0.3 and earlier:
+            line = rng.choice(earlier)  # a duplicate, often from a much earlier chunk
+        elif roll < 0.33:
+            line = line[: len(line) // 2]
+        elif roll < 0.36:
+            line = b"   "
+        if i % 50 == 0:
+            earlier.append(line)
+        rows.append(line)
+    path.write_bytes(b"\n".join(rows))  # the last line has no newline
+
+
+def _one_process(path: Path) -> tuple[list[dict], dict]:
+    summary = StreamSummary("v1")
+    with open(path, "rb") as fh:
+        found = [f.as_dict() for f in check_stream(read_lines(fh), summary=summary)]
+    return found, vars(summary)
+
+
+@pytest.mark.parametrize("chunk", [300, 4096, 1 << 20])
+def test_parallel_findings_and_summary_equal_one_process(tmp_path: Path, chunk: int) -> None:
+    path = tmp_path / "mixed.jsonl"
+    _mixed_stream(path)
+    expected, expected_summary = _one_process(path)
+    summary = StreamSummary("v1")
+    found = [f.as_dict() for f in check_file(str(path), summary=summary, jobs=2,
+                                             chunk_bytes=chunk)]
+    assert found == expected
+    assert vars(summary) == expected_summary
+    kinds = {f["kind"] for f in found}
+    assert {"duplicate", "secret", "malformed", "schema", "deferred"} <= kinds
+    assert summary.blank > 0 and summary.valid > 0
+
+
+@pytest.mark.parametrize("name", ["valid", "invalid-contract", "invalid-secrets", "malformed"])
+def test_parallel_agrees_on_each_corpus(tmp_path: Path, name: str) -> None:
+    path = EVENTS / f"{name}.jsonl"
+    expected, expected_summary = _one_process(path)
+    summary = StreamSummary("v1")
+    found = [f.as_dict() for f in check_file(str(path), summary=summary, jobs=2,
+                                             chunk_bytes=700)]
+    assert found == expected and vars(summary) == expected_summary
+
+
+def test_chunks_tile_the_file_at_line_starts(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    _mixed_stream(path, 200)
+    data = path.read_bytes()
+    spans = list(_boundaries(str(path), 333))
+    assert spans[0][0] == 0 and spans[-1][1] == len(data)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
+    assert all(data[start - 1:start] == b"\n" for start, _ in spans[1:])
+
+
+def test_cli_jobs_output_is_byte_identical(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    _mixed_stream(path)
+    outputs = {}
+    for jobs in ("1", "2"):
+        for fmt in ("text", "json"):
+            done = subprocess.run([sys.executable, "-m", "ihub_conformance.cli", "validate",
+                                   "events", str(path), "--format", fmt, "--jobs", jobs],
+                                  capture_output=True, check=False)
+            assert done.returncode == 1, done.stderr
+            outputs[jobs, fmt] = done.stdout
+    assert outputs["1", "text"] == outputs["2", "text"]
+    assert outputs["1", "json"] == outputs["2", "json"]
+    assert json.loads(outputs["2", "json"])["invalid"] > 0
