@@ -269,3 +269,23 @@ def test_bad_pagination_parameters_are_400(http: httpx.Client, path: str, param:
     response = http.get(path, params={param: value})
     assert response.status_code == 400
     assert response.json()["error"]["field"] == param
+
+
+@pytest.mark.requirement("EVT-08")
+def test_deeply_nested_metadata_is_refused_not_a_server_error(http: httpx.Client,
+                                                              widget: str) -> None:
+    def nested(levels: int) -> str:  # metadata whose value nests `levels` objects deep
+        return '{"a": ' * (levels - 1) + "{}" + "}" * (levels - 1)
+
+    def post(levels: int) -> httpx.Response:
+        raw = f'{{"widgetId": "{widget}", "eventType": "ops-backup-verified", ' \
+              f'"metadata": {nested(levels)}}}'
+        return http.post(EVENTS, content=raw, headers={"Content-Type": "application/json"})
+
+    assert post(64).status_code == 201
+    assert len(_stored(http, widget)) == 1
+    for levels in (65, 300, 1000, 5000):
+        response = post(levels)
+        assert response.status_code == 400, (levels, response.status_code)
+        assert response.json()["error"]["field"] in ("metadata", None)
+    assert len(_stored(http, widget)) == 1

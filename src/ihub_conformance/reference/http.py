@@ -23,6 +23,9 @@ ERROR_CODES = {
 }
 
 
+MAX_DEPTH = 64  # nesting levels of a stored JSON field (see check_depth)
+
+
 class ApiError(Exception):
     """A refusal: rendered as the error envelope with ``status``."""
 
@@ -77,3 +80,21 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ApiError(400, "request body must be a JSON object", None)
     return data
+
+
+def check_depth(data: dict[str, Any]) -> None:
+    """Refuse (400, naming the top-level field) values nested deeper than MAX_DEPTH.
+
+    orjson reads up to 1024 levels but writes only ~254, so a deeper stored value
+    (metadata) could be accepted and then fail to be stored or answered: refuse it.
+    """
+    for field, value in data.items():
+        stack = [(value, 1)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > MAX_DEPTH:
+                raise ApiError(400, f"{field} nests deeper than {MAX_DEPTH} levels", field)
+            if isinstance(node, dict):
+                stack.extend((child, depth + 1) for child in node.values())
+            elif isinstance(node, list):
+                stack.extend((child, depth + 1) for child in node)

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from ihub_conformance.reference.http import ApiError
+from ihub_conformance.reference.http import ApiError, check_depth
 from ihub_conformance.reference.store import Store
 
 WIDGET_STATUSES = ("active", "deprecated", "draft")
@@ -97,6 +97,7 @@ def event_fields(body: Mapping[str, Any], faults: frozenset[str]) -> dict[str, A
     if ("metadata" in body and not isinstance(metadata, dict)
             and "accept_non_object_metadata" not in faults):
         raise ApiError(400, "metadata must be a JSON object", "metadata")
+    check_depth({"metadata": metadata})
     if isinstance(metadata, dict) and "drop_observed_at" in faults:
         attributes = metadata.get("attributes")
         if isinstance(attributes, dict):
