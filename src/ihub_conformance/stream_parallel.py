@@ -130,6 +130,8 @@ def check_file(path: str, *, contract: str = "v1", summary: StreamSummary | None
             result: _ChunkResult = pending.popleft().get()
             yield from _merge(result, offset, keys, summary)
             offset += result.raw_lines
+        pool.close()  # let the workers exit on their own (and be reaped) when all is done
+        pool.join()
     summary.distinct_keys = sum(len(b) for b in keys.buckets)
 
 
