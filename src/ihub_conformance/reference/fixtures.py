@@ -8,7 +8,10 @@ Any project with ihub-conformance installed (activity-core first) can write::
             assert r.status_code == 201
 
 One hub per test session (seeded from fixtures/seed/ops-hub.yaml, in-memory
-SQLite); tests share its data, so filter by the ids your test created.
+SQLite); tests share its data, so filter by the ids your test created. The keys
+are $OPS_HUB_KEY / $IHUB_UNBOUND_KEY when set, else generated. For an isolated
+hub (own seed, own data, fault switches) use
+``ihub_conformance.reference.server.running_reference_hub(...)`` directly.
 """
 
 from __future__ import annotations
