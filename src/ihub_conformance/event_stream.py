@@ -32,6 +32,7 @@ import orjson
 from ihub_conformance import secret_scan
 from ihub_conformance.contracts import load_contract
 from ihub_conformance.errors import EXIT_FINDINGS, EXIT_OK, InputError
+from ihub_conformance.stream_guard import stream_tiers
 from ihub_conformance.validation import validator_for
 
 # Finding kinds, in the order a reader fixes them.
@@ -177,6 +178,11 @@ def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
     # The engine's `is_valid` is the compiled schema plus the idempotency-key rule; both
     # are inlined here (the key rule shares its lookups with the duplicate index). A line
     # failing either goes to `_findings`, which asks the engine for the full verdict.
+    # Two tiers (stream_guard): a line the raw-line guard passes holds no string the
+    # schema's secret/blank patterns or the secret detectors could flag, so the schema
+    # without those patterns gives the verdict; a flagged line gets the full schema.
+    tiers = stream_tiers(validator.version)
+    guard, structure_is_valid = tiers.guard, tiers.structure
     schema_is_valid = validator.compiled_is_valid
     sep = validator.key_separator
     clean = secret_scan.prefilter_validator().is_valid
@@ -200,12 +206,17 @@ def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
                 else:
                     summary.blank += 1
                 continue
+            # orjson has checked the line is UTF-8; the guard reads its raw text.
+            text = raw.decode() if type(raw) is bytes else raw
             try:
-                schema_ok = schema_is_valid(doc)
+                if guard(text):
+                    schema_ok = structure_is_valid(doc)
+                    secret_ok = True  # the guard includes the secret prefilter
+                else:
+                    schema_ok = schema_is_valid(doc)
+                    secret_ok = clean(text)
             except ValueError:  # not JSON data: cannot come from orjson, but never crash
-                schema_ok = False
-            # orjson has checked the line is UTF-8; the prefilter reads its raw text.
-            secret_ok = clean(raw.decode() if type(raw) is bytes else raw)
+                schema_ok, secret_ok = False, clean(text)
             fresh = True  # no key to compare when a lookup fails (the schema says why)
             try:
                 md = doc["metadata"]
