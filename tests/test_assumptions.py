@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,12 @@ def test_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     override.write_text("pagination:\n  size_param: per_page\n")
     monkeypatch.setenv("IHUB_ASSUMPTIONS", str(override))
     assert load_assumptions().get("pagination.size_param") == "per_page"
+
+
+def test_example_mapping_is_found_and_valid():
+    from ihub_conformance._paths import example_mapping
+    from ihub_conformance.validation import validator_for
+
+    path = example_mapping()
+    assert path.is_file()
+    assert validator_for("mapping").violations(json.loads(path.read_text())) == []

@@ -25,6 +25,14 @@ def seed_dir() -> Path:
     return _first_existing(_CHECKOUT / "fixtures" / "seed", _PACKAGE / "_data" / "seed")
 
 
+def example_mapping() -> Path:
+    """The example OPS_HUB_WIDGET_MAPPING whose widgets the default seed creates."""
+    directory = _first_existing(
+        _CHECKOUT / "fixtures" / "mappings", _PACKAGE / "_data" / "mappings"
+    )
+    return directory / "ops-hub-widget-mapping.json"
+
+
 def checkout_root() -> Path | None:
     """The repository root when running from a checkout, else None."""
     return _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else None
