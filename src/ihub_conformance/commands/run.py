@@ -79,7 +79,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--examples", type=int, default=10, metavar="N",
                         help="Schemathesis examples per operation (default 10)")
     # Mutation testing: start the reference hub with a fault switched on.
-    parser.add_argument("--fault", action="append", default=[], help=argparse.SUPPRESS)
+    parser.add_argument("--fault", action="append", default=[], metavar="NAME",
+                        help="reference target only: switch on a deliberate contract violation "
+                        "(mutation testing; repeatable; see reference/faults.py)")
 
 
 def suite_dir() -> Path:
