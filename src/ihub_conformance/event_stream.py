@@ -4,11 +4,14 @@
 malformed JSON, contract violations (through the one validation engine), early-proposal
 and deferred event types, secret-like material and duplicate idempotency keys.
 
-The hot path per valid line is: orjson parse, the compiled contract validator's
-`is_valid`, one Rust-regex prefilter over the raw line (secret_scan) and one insertion
-into a compact key index. Error objects, secret detectors and pointers are built only for
-lines that fail a fast check. The input is read line by line; memory does not depend on
-the stream's length except for 8 bytes per distinct idempotency key (see `_KeyIndex`).
+The hot path per valid line is: orjson parse, one Rust-regex guard over the raw line
+(stream_guard: the secret_scan prefilter plus the schema's per-string secret and blank
+patterns), the contract's schema compiled without those patterns, the idempotency-key
+rule and one insertion into a compact key index. Lines the guard flags get the full
+schema and the secret prefilter; error objects, secret detectors and pointers are built
+only for lines that fail a fast check. The input is read line by line; memory does not
+depend on the stream's length except for 8 bytes per distinct idempotency key (see
+`_KeyIndex`). `--jobs N` spreads a file over N processes (stream_parallel).
 """
 
 from __future__ import annotations
@@ -267,7 +270,7 @@ def _findings(number: int, doc: Any, validator: Any, classifier: _Classifier,
     """The slow path: build every finding for a line that failed a fast check."""
     found: list[Finding] = []
     if not schema_ok:
-        for v in validator.violations(doc):
+        for v in validator.violations_of_invalid(doc):
             found.append(Finding(number, classifier.kind(v.pointer, doc),
                                  _safe_pointer(v.pointer), _safe_reason(v.reason)))
     if not secret_ok:

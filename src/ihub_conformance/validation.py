@@ -161,6 +161,9 @@ class ContractValidator:
     def _install_fast_paths(self) -> None:
         # Hot path for streams: plain closures over the compiled validator and
         # the domain check, shadowing the methods above for non-wrapped kinds.
+        # For callers that already know the document fails (the event stream's slow
+        # path): the full check without the is_valid pre-check.
+        self.violations_of_invalid = self.violations
         if self._unwraps:
             return
         fast, domain, full = self._fast_is_valid, self._domain, self.violations
