@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from ihub_conformance import stream_parallel
 from ihub_conformance.event_stream import StreamSummary, check_stream, read_lines
 from ihub_conformance.stream_parallel import _boundaries, check_file, fork_available
 
@@ -75,7 +76,12 @@ def _one_process(path: Path) -> tuple[list[dict], dict]:
 
 
 @pytest.mark.parametrize("chunk", [300, 4096, 1 << 20])
-def test_parallel_findings_and_summary_equal_one_process(tmp_path: Path, chunk: int) -> None:
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_parallel_findings_and_summary_equal_one_process(tmp_path: Path, chunk: int,
+                                                         in_memory: bool,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    if not in_memory:  # every chunk streamed through _Window (forked workers see this)
+        monkeypatch.setattr(stream_parallel, "_IN_MEMORY", 0)
     path = tmp_path / "mixed.jsonl"
     _mixed_stream(path)
     expected, expected_summary = _one_process(path)

@@ -18,6 +18,7 @@ stdin, the file is checked in this process.
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
 from array import array
@@ -31,6 +32,7 @@ from ihub_conformance import event_stream as _es
 from ihub_conformance.event_stream import Finding, StreamSummary
 
 CHUNK_BYTES = 1 << 21  # ~4,000 events of 500 bytes: small results, enough work per task
+_IN_MEMORY = 1 << 23  # chunks up to this size are read at once
 
 
 @dataclass
@@ -60,11 +62,21 @@ class _Window:
 def _check_chunk(path: str, start: int, end: int, contract: str) -> _ChunkResult:
     summary = StreamSummary(contract)
     numbers, hashes = array("q"), array("q")
+    keyed = (numbers, hashes)
     with open(path, "rb") as fh:
         fh.seek(start)
-        counted = _Counted(_es.read_lines(_Window(fh, end - start)))  # type: ignore[arg-type]
-        found = list(_es._check_lines(counted, contract, summary, None, (numbers, hashes)))
-    return _ChunkResult(counted.n, summary.valid, summary.blank, found, numbers, hashes)
+        if end - start <= _IN_MEMORY:
+            # The usual chunk: read at once; read_lines over BytesIO splits it exactly as
+            # it splits the file. One item per newline, plus an unterminated last line.
+            data = fh.read(end - start)
+            raw_lines = data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
+            lines = _es.read_lines(io.BytesIO(data))
+            found = list(_es._check_lines(lines, contract, summary, None, keyed))
+        else:  # a chunk grown by very long lines: stream it
+            counted = _Counted(_es.read_lines(_Window(fh, end - start)))  # type: ignore[arg-type]
+            found = list(_es._check_lines(counted, contract, summary, None, keyed))
+            raw_lines = counted.n
+    return _ChunkResult(raw_lines, summary.valid, summary.blank, found, numbers, hashes)
 
 
 class _Counted:
