@@ -15,7 +15,8 @@ duplicates, malformed lines) into a temporary file, then prints:
   check-jsonschema validates one instance per file, so it runs once on a sample of
   instance files of two sizes; per-instance cost = the difference / the extra files, and
   the 200,000-event time is extrapolated as startup + 200,000 x per-instance cost;
-* peak RSS of fresh subprocesses checking 20,000 vs 200,000 events (target: within 10%).
+* peak RSS of fresh subprocesses checking 20,000 vs 200,000 events (target: within 10%),
+  for one process and for the parallel run (its parent and its largest worker).
 
 Usage: python benchmarks/bench_events.py [--events N] [--sample N]
 """
@@ -169,6 +170,21 @@ def peak_rss_mb(path: Path, limit: int) -> tuple[float, float]:
     return float(peak), float(final)
 
 
+def parallel_peak_rss_mb(path: Path, jobs: int) -> tuple[float, float]:
+    """(parent, largest worker) peak RSS in MB of a fresh `--jobs` check of `path`."""
+    out = subprocess.run([sys.executable, __file__, "--rss-parallel-child", str(path),
+                          str(jobs)], capture_output=True, text=True, check=True)
+    parent, worker = out.stdout.strip().splitlines()[-1].split()
+    return float(parent), float(worker)
+
+
+def _head(path: Path, lines: int, target: Path) -> Path:
+    with open(path, "rb") as src, open(target, "wb") as dst:
+        for _, line in zip(range(lines), src, strict=False):
+            dst.write(line)
+    return target
+
+
 def _verdict(ok: bool) -> str:
     return "target met" if ok else "target NOT met"
 
@@ -182,7 +198,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2,
                         help="worker processes for the parallel run (default 2)")
     parser.add_argument("--rss-child", nargs=2, metavar=("FILE", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--rss-parallel-child", nargs=2, metavar=("FILE", "JOBS"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.rss_parallel_child:
+        parallel_path(Path(args.rss_parallel_child[0]), int(args.rss_parallel_child[1]))
+        mine = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(mine, workers)
+        return 0
     if args.rss_child:
         library_path(Path(args.rss_child[0]), int(args.rss_child[1]))
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
@@ -267,6 +291,13 @@ def main(argv: list[str] | None = None) -> int:
               f"events: {growth:+.1%} -> {_verdict(growth <= 0.10)} (flat within 10%); "
               f"RSS at the end {end_small:.1f} vs {end_large:.1f} MB "
               f"({end_large / end_small - 1:+.1%})")
+        (par_small, wrk_small), (par_large, wrk_large) = (
+            parallel_peak_rss_mb(_head(stream, small_n, work / "head.jsonl"), jobs),
+            parallel_peak_rss_mb(stream, jobs))
+        growth_par = max(par_large / par_small, wrk_large / wrk_small) - 1
+        print(f"peak RSS with {jobs} processes: parent {par_small:.1f} -> {par_large:.1f} MB, "
+              f"largest worker {wrk_small:.1f} -> {wrk_large:.1f} MB ({small_n} -> {n} events): "
+              f"{growth_par:+.1%} -> {_verdict(growth_par <= 0.10)} (flat within 10%)")
         print(json.dumps({"events": n, "parse_eps": n / t_parse, "library_eps": n / t_lib,
                           "parallel_eps": n / t_par, "jobs": jobs,
                           "cli_eps": n / t_cli, "ratio_parse": ratio_parse,
@@ -274,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
                           "ratio_parse_parallel": t_par / t_parse,
                           "ratio_parse_parallel_cpu": c_par / c_parse,
                           "ratio_verdict_uses": used,
-                          "speedup_check_jsonschema": speedup_lib, "rss_growth": growth}))
+                          "speedup_check_jsonschema": speedup_lib, "rss_growth": growth,
+                          "rss_growth_parallel": growth_par}))
     return 0
 
 
