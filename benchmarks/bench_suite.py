@@ -4,7 +4,9 @@ Every phase is a fresh pytest process (what a user or CI pays), measured in this
 
 * empty      - pytest on an empty directory with the same plugins loaded (the entry
                points: ihub_conformance, pytest-recording, allure-pytest, ...): the floor;
-* replay     - the suite from the cassettes (--ihub-target replay), no network;
+* replay     - the suite from the cassettes (--ihub-target replay), no network; once
+               as run (the Schemathesis module is imported, its tests skip) and once
+               without that module;
 * reference  - the suite against the embedded reference hub, hand-written tests only
                and the full suite with Schemathesis (default example budget);
 * counted    - the full suite against `ihub-conformance serve` in its own process
@@ -181,6 +183,11 @@ def main() -> int:
         t_empty = _median_run(_pytest([str(empty)]), repeat, (0, 5))
         t_replay = _median_run(_pytest([str(SUITE)], "--ihub-target", "replay",
                                        "--ihub-results", str(replay_json)), repeat, (0,))
+        # Replay collects the Schemathesis module (its tests then skip): the import and
+        # the OpenAPI bundling are part of what a replay costs; this run shows how much.
+        t_replay_hand = _median_run(_pytest([str(SUITE)], "--ihub-target", "replay",
+                                            f"--ignore-glob={SUITE}/*schemathesis*"),
+                                    repeat, (0,))
         t_hand = _median_run(_pytest([str(SUITE)], f"--ignore-glob={SUITE}/*schemathesis*"),
                              repeat, (0,))
         t_full = _median_run(_pytest([str(SUITE)], "--ihub-schemathesis-examples",
@@ -192,6 +199,7 @@ def main() -> int:
     rows = [
         ("empty pytest session (same plugins)", t_empty),
         ("replay (cassettes, no network)", t_replay),
+        ("replay without the schemathesis module", t_replay_hand),
         ("reference, hand-written tests only", t_hand),
         (f"reference, full suite ({args.examples} schemathesis examples)", t_full),
     ]
