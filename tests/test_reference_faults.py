@@ -133,6 +133,10 @@ PROBES: dict[str, Callable[[RunningHub, httpx.Client, httpx.Client], bool]] = {
     "accept_form_metadata": lambda h, b, u: _ok(b.post(EVENTS, data={
         "widgetId": _fresh(b), "eventType": "ops-endpoint-verified", "metadata": '{"a": 1}'})),
     "progress_leaks_secret": lambda h, b, u: h.key in httpx.get(h.base_url + "/progress/").text,
+    "drop_optional_widget_fields": lambda h, b, u: _widget(
+        b, capabilityRef="cap", viewContext="vc", adapterSpecId="ad"
+    ).json()["capabilityRef"] != "cap",
+    "require_view_context": lambda h, b, u: not _ok(_event(b)),
     "accept_unknown_widget": lambda h, b, u: _ok(_event(b, str(uuid.uuid4()))),
     "accept_unknown_hub": lambda h, b, u: _ok(_widget(b, hubId=str(uuid.uuid4()))),
     "created_200": lambda h, b, u: _widget(b).status_code == 200,

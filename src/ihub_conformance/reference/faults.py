@@ -159,6 +159,16 @@ FAULTS: dict[str, Fault] = {
         "State Hub progress detail carries the consumer key in a request header copy",
         ("ACS-08", "FBK-02"),
     ),
+    "drop_optional_widget_fields": Fault(
+        "drop_optional_widget_fields",
+        "capabilityRef, viewContext and adapterSpecId of a widget are not stored (null)",
+        ("WID-04",),
+    ),
+    "require_view_context": Fault(
+        "require_view_context",
+        "an interaction event without viewContext is refused 400",
+        ("EVT-06",),
+    ),
     # Beyond the required list: other plausible regressions.
     "accept_unknown_widget": Fault(
         "accept_unknown_widget",

@@ -62,6 +62,8 @@ def widget_fields(body: Mapping[str, Any], store: Store, faults: frozenset[str]
         name = _required_text(body, "name")
     widget_type = _required_text(body, "widgetType")
     optional = {field: _optional_text(body, field) for field in _OPTIONAL_WIDGET_TEXT}
+    if "drop_optional_widget_fields" in faults:
+        optional = dict.fromkeys(_OPTIONAL_WIDGET_TEXT)
     scope = _optional_text(body, "policyScope")
     if scope is None:
         scope = "public" if "default_scope_public" in faults else "internal"
@@ -93,6 +95,8 @@ def event_fields(body: Mapping[str, Any], faults: frozenset[str]) -> dict[str, A
         widget_id = _uuid_field(body, "widgetId")
     event_type = _required_text(body, "eventType")
     view_context = _optional_text(body, "viewContext")
+    if view_context is None and "require_view_context" in faults:
+        raise ApiError(400, "viewContext is required", "viewContext")
     metadata = body.get("metadata")
     if ("metadata" in body and not isinstance(metadata, dict)
             and "accept_non_object_metadata" not in faults):
