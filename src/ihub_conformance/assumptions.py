@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ihub_conformance._files import read_yaml
 from ihub_conformance._paths import contracts_dir
 from ihub_conformance.errors import InputError
 
@@ -52,19 +51,6 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
     return merged
 
 
-def _read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "document"
-        raise InputError(str(path), f"not valid YAML/JSON ({where})") from None
-
-
 def load_assumptions(version: str = "v1", override: str | Path | None = None) -> Assumptions:
     """Load the register for a contract version, with a user override merged in.
 
@@ -73,11 +59,11 @@ def load_assumptions(version: str = "v1", override: str | Path | None = None) ->
     register = contracts_dir() / version / "assumptions.yaml"
     if not register.is_file():
         register = contracts_dir() / "v1" / "assumptions.yaml"
-    data = _read_yaml(register)
+    data = read_yaml(register, syntax="YAML/JSON")
     values = data["values"]
     source = override or os.environ.get(ENV_OVERRIDE) or None
     if source:
-        extra = _read_yaml(Path(source))
+        extra = read_yaml(Path(source), syntax="YAML/JSON")
         if not isinstance(extra, dict):
             raise InputError(str(source), "must be a mapping of assumption values")
         extra = extra.get("values", extra)

@@ -28,6 +28,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from ihub_conformance._files import read_yaml
 from ihub_conformance._paths import checkout_root, contracts_dir
 from ihub_conformance.errors import (
     EXIT_FINDINGS,
@@ -112,19 +113,6 @@ def schema_path() -> Path:
     return contracts_dir() / "catalog.schema.json"
 
 
-def _read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "document"
-        raise InputError(str(path), f"not valid YAML ({where})") from None
-
-
 def _pointer(path: Sequence[Any]) -> str:
     return "/" + "/".join(str(part) for part in path)
 
@@ -160,7 +148,7 @@ def _requirement(entry: dict[str, Any]) -> Requirement:
 def load_catalog(version: str = "v1", path: str | Path | None = None) -> Catalog:
     """Load and validate the requirement catalog of a contract version (or a given file)."""
     file = Path(path) if path is not None else catalog_path(version)
-    data = _read_yaml(file)
+    data = read_yaml(file)
     validate_catalog_data(data, str(file))
     return Catalog(
         contract=data["contract"],
@@ -319,7 +307,7 @@ def sync_verified_by(test_root: Path, catalog_path: Path, *, check: bool = False
     """
     catalog_path = Path(catalog_path)
     text = catalog_path.read_text(encoding="utf-8")
-    data = _read_yaml(catalog_path)
+    data = read_yaml(catalog_path)
     validate_catalog_data(data, str(catalog_path))
     scan = collect_requirement_markers(test_root, dirs)
     ids = [entry["id"] for entry in data["requirements"]]

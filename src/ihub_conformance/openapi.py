@@ -23,6 +23,7 @@ from urllib.parse import urldefrag, urljoin
 import yaml
 from referencing.exceptions import Unresolvable
 
+from ihub_conformance._files import read_text
 from ihub_conformance.contracts import DEFAULT_VERSION, ID_BASE, load_contract
 from ihub_conformance.errors import InputError
 
@@ -40,9 +41,7 @@ def load_openapi(version: str = DEFAULT_VERSION) -> dict[str, Any]:
     """The OpenAPI document as written (relative `$ref`s into the schema files)."""
     path = openapi_path(version)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
+        document = yaml.safe_load(read_text(path))
     except yaml.YAMLError:
         raise InputError(str(path), "not valid YAML") from None
     if not isinstance(document, dict) or not str(document.get("openapi", "")).startswith("3.1"):

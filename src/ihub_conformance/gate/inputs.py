@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ihub_conformance._files import read_text
 from ihub_conformance.errors import InputError
 
 MAPPING_ENV = "OPS_HUB_WIDGET_MAPPING"
@@ -77,11 +78,7 @@ def parse_mapping_text(text: str, source: str, *, file: str | None = None,
 
 
 def _read_file(path: str, source: str) -> MappingInput:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(path, f"cannot read widget mapping: {exc.strerror or exc}") from None
-    return parse_mapping_text(text, source, file=path)
+    return parse_mapping_text(read_text(path, "widget mapping"), source, file=path)
 
 
 def mapping_from_value(value: str, source: str) -> MappingInput:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ihub_conformance._files import read_text, yaml_error_where
 from ihub_conformance.errors import InputError
 
 # Workload kinds and where their pod spec sits.
@@ -246,16 +246,11 @@ def load_runtime_manifests(paths: list[str]) -> RuntimeManifests:
     """Parse every YAML document of the given files. Unreadable input is an InputError."""
     result = RuntimeManifests()
     for path in paths:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(path, f"cannot read runtime manifest: {exc.strerror or exc}") from None
+        text = read_text(path, "runtime manifest")
         try:
             docs = [doc for doc in yaml.compose_all(text, Loader=yaml.SafeLoader) if doc]
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1}" if mark else "document"
-            raise InputError(path, f"not valid YAML ({where})") from None
+            raise InputError(path, f"not valid YAML ({yaml_error_where(exc)})") from None
         result.files.append(path)
         for doc in docs:
             kind = _scalar(_get(doc, "kind")) or ""
