@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ihub_conformance.commands._common import add_assumptions, add_contract, add_key_env
 from ihub_conformance.errors import ConformanceError, InputError
 from ihub_conformance.gate import ALL_CHECKS, DEFAULT_REQUIRED, GateConfig, run_gate
 from ihub_conformance.gate.report import table, write_reports
@@ -18,8 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", default="reference",
                         help="'reference' (embedded hub; implies --allow-writes) or the "
                         "Inter-Hub base URL (default: reference)")
-    parser.add_argument("--key-env", default="OPS_HUB_KEY", metavar="NAME",
-                        help="environment variable holding the key (default OPS_HUB_KEY)")
+    add_key_env(parser)
     parser.add_argument("--mapping", metavar="FILE",
                         help="widget mapping JSON file (default: $OPS_HUB_WIDGET_MAPPING as "
                         "JSON text or a path, else the value in the runtime manifests)")
@@ -48,9 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "it gate 6 is reported blocked")
     parser.add_argument("--report-dir", default="reports/gate", metavar="DIR",
                         help="where gate.json, gate.md and junit.xml go (default reports/gate)")
-    parser.add_argument("--contract", default="v1", help="contract version (default v1)")
-    parser.add_argument("--assumptions", metavar="FILE",
-                        help="assumption override file (see contracts/v1/assumptions.yaml)")
+    add_contract(parser)
+    add_assumptions(parser)
 
 
 def parse_required(text: str) -> tuple[str, ...]:

@@ -35,6 +35,7 @@ from ihub_conformance._paths import checkout_root
 from ihub_conformance.assumptions import load_assumptions
 from ihub_conformance.catalog import load_catalog
 from ihub_conformance.client import redact_url
+from ihub_conformance.commands._common import add_assumptions, add_contract, add_key_env
 from ihub_conformance.errors import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -58,22 +59,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", default=REFERENCE, metavar="reference|replay|URL",
                         help="the embedded reference hub (default), recorded cassettes, or a "
                         "live base URL")
-    parser.add_argument("--key-env", default="OPS_HUB_KEY", metavar="NAME",
-                        help="environment variable holding the live key (default OPS_HUB_KEY)")
+    add_key_env(parser)
     parser.add_argument("--report-dir", default="reports", metavar="DIR",
                         help="where conformance.json, report.md, junit.xml and "
                         "allure-results/ go (default reports)")
     parser.add_argument("--allow-writes", action="store_true",
                         help="let the suite create widgets and events on a live target "
                         "(named with the run id; nothing is deleted)")
-    parser.add_argument("--contract", default="v1", metavar="VERSION",
-                        help="contract version (default v1)")
+    add_contract(parser)
     parser.add_argument("--record", action="store_true",
                         help="(re)record the cassettes from the target (fixtures/cassettes/)")
     parser.add_argument("--cassette-dir", default=None, metavar="DIR",
                         help="cassettes to replay or record (default fixtures/cassettes/VERSION)")
-    parser.add_argument("--assumptions", default=None, metavar="FILE",
-                        help="assumption override file (YAML/JSON)")
+    add_assumptions(parser)
     parser.add_argument("-k", dest="keyword", default=None, metavar="EXPR",
                         help="only tests matching this pytest -k expression")
     parser.add_argument("--examples", type=int, default=10, metavar="N",
