@@ -19,13 +19,20 @@ requirement = pytest.mark.requirement
 PROBE = "ops_inventory_probe"
 
 
-def _progress(hub: HubSession, **params: Any) -> list[dict]:
+def _progress(hub: HubSession, *, kind: str | None = "progress", **params: Any) -> list[dict]:
+    """The answer of GET /progress/; ``kind`` None for a query that is not the probe query
+    (the State Hub records other event types too: only probe answers are contract-shaped)."""
     base = hub.assumptions.get("state_hub.url")
     if hub.mode == "live" and not base:
         pytest.skip("no State Hub URL (set values.state_hub.url in --assumptions)")
     path = hub.assumptions.get("state_hub.path")
     url = f"{str(base).rstrip('/')}{path}" if base and hub.mode == "live" else path
-    return hub.expect(hub.get(url, params=params, key=None), 200, "progress")
+    body = hub.expect(hub.get(url, params=params, key=None), 200, kind)
+    if kind is None:
+        assert isinstance(body, list), f"progress answer is {type(body).__name__}, not an array"
+        for row in body:
+            assert isinstance(row, dict) and isinstance(row.get("created_at"), str), row
+    return body
 
 
 @requirement("FBK-02", "ACS-06")
@@ -36,12 +43,15 @@ def test_fallback_query_answers_probe_events(hub: HubSession) -> None:
 
 
 @requirement("FBK-02")
-def test_progress_is_newest_first_and_limited(hub: HubSession) -> None:
-    rows = _progress(hub, limit=500)
+@pytest.mark.parametrize("event_type", [None, PROBE], ids=["all", "probe"])
+def test_progress_is_newest_first_and_limited(hub: HubSession, event_type: str | None) -> None:
+    query = {"event_type": event_type} if event_type else {}
+    kind = "progress" if event_type == PROBE else None
+    rows = _progress(hub, kind=kind, limit=500, **query)
     stamps = [row["created_at"] for row in rows]
     assert stamps == sorted(stamps, reverse=True), "not newest first"
     if len(rows) >= 2:
-        assert len(_progress(hub, limit=1)) == 1, "limit ignored"
+        assert len(_progress(hub, kind=kind, limit=1, **query)) == 1, "limit ignored"
 
 
 @requirement("FBK-02")

@@ -27,9 +27,11 @@ WIDGETS = "/api/v2/widgets"
 
 
 def _seed() -> dict[str, Any]:
-    """The default seed; it holds two progress events, so order and limit show."""
+    """The default seed; it holds two probe events, so order and limit show, and a
+    newer event of another type, so an ignored event_type filter shows."""
     seed = yaml.safe_load(default_seed_path().read_text(encoding="utf-8"))
-    assert [p["id"] for p in seed["progress"]] == [1, 2]
+    assert [p["id"] for p in seed["progress"]] == [1, 2, 3]
+    assert [p["event_type"] for p in seed["progress"]][-1] != "ops_inventory_probe"
     return seed
 
 
@@ -147,9 +149,12 @@ PROBES: dict[str, Callable[[RunningHub, httpx.Client, httpx.Client], bool]] = {
     "error_field_null": lambda h, b, u: _widget(b, status="bad").json()["error"]["field"]
     is None,
     "progress_oldest_first": lambda h, b, u: [
-        e["id"] for e in httpx.get(h.base_url + "/progress/").json()] != [2, 1],
+        e["id"] for e in httpx.get(h.base_url + "/progress/").json()] != [3, 2, 1],
     "progress_ignores_limit": lambda h, b, u: len(
         httpx.get(h.base_url + "/progress/", params={"limit": 1}).json()) != 1,
+    "progress_ignores_event_type": lambda h, b, u: {e["event_type"] for e in httpx.get(
+        h.base_url + "/progress/", params={"event_type": "ops_inventory_probe"}).json()}
+    != {"ops_inventory_probe"},
 }
 
 

@@ -168,9 +168,12 @@ def test_the_default_seed_holds_the_facts_others_rely_on() -> None:
     assert len(manifest["policyScopes"]) == 7 and len(manifest["widgetTypes"]) == 6
     assert {c["name"]: c["manifest"] for c in seed["consumers"]} == {
         "activity-core": manifest["id"], "ops-console": None}
-    assert [p["event_type"] for p in seed["progress"]] == ["ops_inventory_probe"] * 2
-    assert [p["detail"]["activity_core_event_type"] for p in seed["progress"]] == [
+    probes = [p for p in seed["progress"] if p["event_type"] == "ops_inventory_probe"]
+    assert [p["detail"]["activity_core_event_type"] for p in probes] == [
         "ops-endpoint-verified", "ops-access-path-checked"]
+    # one newer event of another type, so an ignored event_type filter is observable
+    [other] = [p for p in seed["progress"] if p["event_type"] != "ops_inventory_probe"]
+    assert other["created_at"] > max(p["created_at"] for p in probes)
 
 
 def test_serve_reports_a_taken_port_in_one_line() -> None:

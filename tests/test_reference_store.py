@@ -51,6 +51,6 @@ def test_seeding_a_file_twice_keeps_one_copy_and_the_newest_key_hash(tmp_path: P
     store = Store(db)
     store.load_seed(load_seed(), {"activity-core": hash_key("new"), "ops-console": hash_key("b")})
     assert store.list_widgets(0, 200)[1] == 7
-    assert len(store.list_progress(None, 500)) == 2
+    assert len(store.list_progress(None, 500)) == 3
     hashes = {c["name"]: c["key_hash"] for c in store.consumers()}
     assert hashes["activity-core"] == hash_key("new")

@@ -264,7 +264,10 @@ class _Hub:
             limit = int(raw)
         if "progress_ignores_limit" in self.faults:
             limit = 1_000_000
-        rows = self.store.list_progress(query.get("event_type"), limit,
+        event_type = query.get("event_type")
+        if "progress_ignores_event_type" in self.faults:
+            event_type = None
+        rows = self.store.list_progress(event_type, limit,
                                         newest_first="progress_oldest_first" not in self.faults)
         if self._leak_key is not None:
             for row in rows:

@@ -205,6 +205,11 @@ FAULTS: dict[str, Fault] = {
         "GET /progress/ ignores limit",
         ("FBK-02",),
     ),
+    "progress_ignores_event_type": Fault(
+        "progress_ignores_event_type",
+        "GET /progress/ ignores event_type: the probe query answers other events too",
+        ("FBK-02",),
+    ),
 }
 
 
