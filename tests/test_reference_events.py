@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from ihub_conformance.reference.server import RunningHub, running_reference_hub
+from ihub_conformance.reference.server import RunningHub
 
 HUB_ID = "00000000-0000-4000-8000-000000000001"
 LIVE_EVENT_TYPES = ["ops-service-discovered", "ops-endpoint-verified", "ops-backup-verified",
@@ -17,18 +17,6 @@ LIVE_EVENT_TYPES = ["ops-service-discovered", "ops-endpoint-verified", "ops-back
 REGISTERED_UNDECLARED = ["ops-access-path-checked", "ops-service-observed",
                          "ops-inventory-drift", "widget-viewed"]
 EVENTS = "/api/v2/interaction-events"
-
-
-@pytest.fixture(scope="module")
-def hub() -> Iterator[RunningHub]:
-    with running_reference_hub() as running:
-        yield running
-
-
-@pytest.fixture
-def http(hub: RunningHub) -> Iterator[httpx.Client]:
-    with hub.client() as client:
-        yield client
 
 
 @pytest.fixture

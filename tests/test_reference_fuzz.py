@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ihub_conformance.reference.server import RunningHub, running_reference_hub
+from ihub_conformance.reference.server import RunningHub
 
 HUB_ID = "00000000-0000-4000-8000-000000000001"
 WIDGET = "00000000-0000-4000-8000-000000000105"
@@ -36,12 +36,6 @@ field_values = json_values | names | uuids
 def _bodies(fields: list[str]) -> st.SearchStrategy[Any]:
     objects = st.fixed_dictionaries({}, optional={f: field_values for f in fields})
     return objects | json_values
-
-
-@pytest.fixture(scope="module")
-def hub() -> Iterator[RunningHub]:
-    with running_reference_hub() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -24,18 +23,6 @@ def _progress(n: int, event_type: str = "ops_inventory_probe", day: int = 1) -> 
             "detail": {"activity_core_event_type": "ops-endpoint-verified",
                        "observed_at": "2026-06-27T07:00:00Z", "outcome": "ok"},
             "created_at": f"2026-06-{day:02d}T08:00:00Z"}
-
-
-@pytest.fixture(scope="module")
-def hub() -> Iterator[RunningHub]:
-    with running_reference_hub() as running:
-        yield running
-
-
-@pytest.fixture
-def http(hub: RunningHub) -> Iterator[httpx.Client]:
-    with hub.client() as client:
-        yield client
 
 
 @pytest.mark.requirement("VOC-10", "VOC-04")

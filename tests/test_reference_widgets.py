@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
-
-from ihub_conformance.reference.server import RunningHub, running_reference_hub
 
 HUB_ID = "00000000-0000-4000-8000-000000000001"
 SEED_WIDGET = "00000000-0000-4000-8000-000000000101"
@@ -17,18 +14,6 @@ LIVE_SCOPES = ["ops-local", "ops-transitional-prod", "ops-production", "ops-thre
                "ops-registry", "ops-secrets", "ops-backup-retention"]
 LIVE_WIDGET_TYPES = ["ops-service-catalog", "ops-service", "ops-endpoint", "ops-backup-set",
                      "ops-readiness-gate", "ops-risk"]
-
-
-@pytest.fixture(scope="module")
-def hub() -> Iterator[RunningHub]:
-    with running_reference_hub() as running:
-        yield running
-
-
-@pytest.fixture
-def http(hub: RunningHub) -> Iterator[httpx.Client]:
-    with hub.client() as client:
-        yield client
 
 
 def _widget(**overrides: object) -> dict[str, object]:
