@@ -28,6 +28,12 @@ def canary_key() -> str:
     return "canary-" + secrets.token_urlsafe(24)
 
 
+def use_key(monkeypatch: Any, key: str) -> None:
+    """The key in OPS_HUB_KEY and no widget mapping inherited from the environment."""
+    monkeypatch.setenv("OPS_HUB_KEY", key)
+    monkeypatch.delenv("OPS_HUB_WIDGET_MAPPING", raising=False)
+
+
 def default_seed() -> dict[str, Any]:
     return copy.deepcopy(yaml.safe_load(SEED.read_text(encoding="utf-8")))
 

@@ -21,23 +21,8 @@ from gate_helpers import (
     live_args,
     run_gate_cli,
 )
-from ihub_conformance.reference.server import running_reference_hub
 
 SIX = ["1", "2", "3", "4", "5", "6"]
-
-
-@pytest.fixture(scope="module")
-def hub():
-    key = canary_key()
-    with running_reference_hub(key=key) as running:
-        yield running
-
-
-@pytest.fixture
-def keyed(monkeypatch, hub):
-    monkeypatch.setenv("OPS_HUB_KEY", hub.key)
-    monkeypatch.delenv("OPS_HUB_WIDGET_MAPPING", raising=False)
-    return hub
 
 
 @pytest.mark.requirement("GATE-01", "GATE-02", "GATE-03", "GATE-04", "GATE-05", "GATE-06",
@@ -169,18 +154,18 @@ def test_unreachable_target_exits_3_promptly(tmp_path, capsys, monkeypatch):
 
 
 def test_live_target_without_key_fails_gate_4_and_blocks_the_hub_gates(
-        hub, tmp_path, capsys, monkeypatch):
+        gate_hub, tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("OPS_HUB_KEY", raising=False)
-    run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
+    run = run_gate_cli(capsys, tmp_path / "r", *live_args(gate_hub))
     assert run.code == 1
     assert run.status("4") == "fail"
     assert "OPS_HUB_KEY is not set" in run.failures("4")[0]["what"]
     assert {run.status(g) for g in ("1", "2", "3", "6")} == {"blocked"}
 
 
-def test_wrong_key_fails_gate_4(hub, tmp_path, capsys, monkeypatch):
+def test_wrong_key_fails_gate_4(gate_hub, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("OPS_HUB_KEY", canary_key())
-    run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
+    run = run_gate_cli(capsys, tmp_path / "r", *live_args(gate_hub))
     assert run.status("4") == "fail"
     assert run.failures("4")[0]["actual"] == "401"
 

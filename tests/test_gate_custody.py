@@ -10,19 +10,6 @@ from gate_helpers import canary_key, clean_repo, live_args, run_gate_cli
 from ihub_conformance.reference.server import running_reference_hub
 
 
-@pytest.fixture(scope="module")
-def hub():
-    with running_reference_hub(key=canary_key()) as running:
-        yield running
-
-
-@pytest.fixture
-def keyed(monkeypatch, hub):
-    monkeypatch.setenv("OPS_HUB_KEY", hub.key)
-    monkeypatch.delenv("OPS_HUB_WIDGET_MAPPING", raising=False)
-    return hub
-
-
 @pytest.mark.requirement("GATE-04", "SEC-01")
 def test_key_in_the_report_dir_or_a_cassette_fails_gate_4(keyed, tmp_path, capsys):
     reports = tmp_path / "reports"

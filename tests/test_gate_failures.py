@@ -18,27 +18,14 @@ from gate_helpers import (
     default_seed,
     live_args,
     run_gate_cli,
+    use_key,
 )
 from ihub_conformance.reference.server import running_reference_hub
 
 
-@pytest.fixture(scope="module")
-def hub():
-    with running_reference_hub(key=canary_key()) as running:
-        yield running
-
-
-@pytest.fixture
-def keyed(monkeypatch, hub):
-    monkeypatch.setenv("OPS_HUB_KEY", hub.key)
-    monkeypatch.delenv("OPS_HUB_WIDGET_MAPPING", raising=False)
-    return hub
-
-
 def _custom_hub(monkeypatch, seed=None, faults=()):
     key = canary_key()
-    monkeypatch.setenv("OPS_HUB_KEY", key)
-    monkeypatch.delenv("OPS_HUB_WIDGET_MAPPING", raising=False)
+    use_key(monkeypatch, key)
     return running_reference_hub(key=key, seed=seed, faults=frozenset(faults))
 
 
