@@ -13,6 +13,7 @@ from gate_helpers import (
     MAPPING,
     RUNTIME,
     SECRETS,
+    GateRun,
     canary_key,
     clean_repo,
     default_seed,
@@ -23,18 +24,21 @@ from gate_helpers import (
 from ihub_conformance.reference.server import running_reference_hub
 
 
-def _custom_hub(monkeypatch, seed=None, faults=()):
-    key = canary_key()
+def _gate_on_own_hub(monkeypatch, capsys, tmp_path, *, seed=None, faults=(),
+                     key: str | None = None) -> GateRun:
+    """Run the gate against its own reference hub: this seed, these faults, a canary key."""
+    key = key or canary_key()
     use_key(monkeypatch, key)
-    return running_reference_hub(key=key, seed=seed, faults=frozenset(faults))
+    with running_reference_hub(key=key, seed=seed, faults=frozenset(faults)) as hub:
+        return run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
 
 
 @pytest.mark.requirement("GATE-03")
 def test_seed_without_a_mapped_widget_fails_gate_3(tmp_path, capsys, monkeypatch):
     seed = default_seed()
     seed["widgets"] = [w for w in seed["widgets"] if w["name"] != "Railiance backups"]
-    with _custom_hub(monkeypatch, seed=seed) as hub:
-        run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
+    key = canary_key()
+    run = _gate_on_own_hub(monkeypatch, capsys, tmp_path, seed=seed, key=key)
     assert run.code == 1
     assert run.failing == {"3"}
     (failure,) = run.failures("3")
@@ -42,7 +46,7 @@ def test_seed_without_a_mapped_widget_fails_gate_3(tmp_path, capsys, monkeypatch
     assert failure["where"].startswith(f"{MAPPING}:") and "#/mappings/4/widget" in failure[
         "where"]
     assert run.check("3")["missing"] == [{"mapping": 4, "widget": "ops-hub/'Railiance backups'"}]
-    assert hub.key not in run.everything()
+    assert key not in run.everything()
 
 
 @pytest.mark.requirement("GATE-03")
@@ -71,8 +75,7 @@ def test_manifest_without_a_declared_type_fails_gate_2(tmp_path, capsys, monkeyp
     manifest = seed["manifests"][0]
     manifest["eventTypes"].remove("ops-backup-verified")
     manifest["policyScopes"].remove("ops-registry")
-    with _custom_hub(monkeypatch, seed=seed) as hub:
-        run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
+    run = _gate_on_own_hub(monkeypatch, capsys, tmp_path, seed=seed)
     assert run.code == 1
     assert run.failing == {"2", "drift"}  # drift is reported but not required
     assert run.check("drift")["required"] is False
@@ -217,8 +220,7 @@ def test_without_runtime_manifests_gate_5_is_blocked(keyed, tmp_path, capsys, mo
 
 @pytest.mark.requirement("GATE-06")
 def test_hub_accepting_an_undeclared_type_fails_gate_6(tmp_path, capsys, monkeypatch):
-    with _custom_hub(monkeypatch, faults=["accept_undeclared_event_type"]) as hub:
-        run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
+    run = _gate_on_own_hub(monkeypatch, capsys, tmp_path, faults=["accept_undeclared_event_type"])
     assert run.code == 1
     assert run.failing == {"6"}
     whats = {f["what"] for f in run.failures("6")}
@@ -231,8 +233,7 @@ def test_hub_accepting_an_undeclared_type_fails_gate_6(tmp_path, capsys, monkeyp
 def test_empty_fallback_fails_the_fallback_check(tmp_path, capsys, monkeypatch):
     seed = default_seed()
     seed["progress"] = []
-    with _custom_hub(monkeypatch, seed=seed) as hub:
-        run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
+    run = _gate_on_own_hub(monkeypatch, capsys, tmp_path, seed=seed)
     assert run.code == 1
     assert run.failing == {"fallback"}
     (failure,) = run.failures("fallback")
@@ -250,8 +251,7 @@ def test_duplicate_fallback_idempotency_keys_fail_the_fallback_check(
     twin = dict(first, id=max(p["id"] for p in seed["progress"]) + 1,
                 created_at="2026-06-27T08:05:00Z")
     seed["progress"].append(twin)
-    with _custom_hub(monkeypatch, seed=seed) as hub:
-        run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
+    run = _gate_on_own_hub(monkeypatch, capsys, tmp_path, seed=seed)
     assert run.failing == {"fallback"}
     (failure,) = run.failures("fallback")
     assert failure["what"] == "progress answer breaks the contract"
@@ -261,9 +261,8 @@ def test_duplicate_fallback_idempotency_keys_fail_the_fallback_check(
 
 @pytest.mark.requirement("FBK-02", "SEC-01", "ACS-06")
 def test_fallback_detail_leaking_the_key_fails(tmp_path, capsys, monkeypatch):
-    with _custom_hub(monkeypatch, faults=["progress_leaks_secret"]) as hub:
-        run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
-        key = hub.key
+    key = canary_key()
+    run = _gate_on_own_hub(monkeypatch, capsys, tmp_path, faults=["progress_leaks_secret"], key=key)
     assert run.failing == {"fallback"}
     assert run.failures("fallback")
     assert key not in run.everything()
@@ -271,8 +270,7 @@ def test_fallback_detail_leaking_the_key_fails(tmp_path, capsys, monkeypatch):
 
 @pytest.mark.requirement("GATE-01")
 def test_counts_as_strings_fail_gate_1(tmp_path, capsys, monkeypatch):
-    with _custom_hub(monkeypatch, faults=["counts_as_strings"]) as hub:
-        run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
+    run = _gate_on_own_hub(monkeypatch, capsys, tmp_path, faults=["counts_as_strings"])
     assert run.code == 1
     assert run.failing == {"1"}
     failures = run.failures("1")
@@ -284,8 +282,7 @@ def test_counts_as_strings_fail_gate_1(tmp_path, capsys, monkeypatch):
 
 @pytest.mark.requirement("GATE-01")
 def test_missing_rate_limit_headers_fail_gate_1(tmp_path, capsys, monkeypatch):
-    with _custom_hub(monkeypatch, faults=["no_rate_limit_headers"]) as hub:
-        run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
+    run = _gate_on_own_hub(monkeypatch, capsys, tmp_path, faults=["no_rate_limit_headers"])
     assert run.failing == {"1"}
     assert any(f["what"] == "X-RateLimit-Limit header missing" for f in run.failures("1"))
 
@@ -298,8 +295,7 @@ def test_missing_rate_limit_headers_fail_gate_1(tmp_path, capsys, monkeypatch):
     ("created_200", {"1", "6"}, "widget creation (gate-6 smoke)"),
 ])
 def test_smoke_faults_fail_gate_6(fault, failing, what, tmp_path, capsys, monkeypatch):
-    with _custom_hub(monkeypatch, faults=[fault]) as hub:
-        run = run_gate_cli(capsys, tmp_path / "r", *live_args(hub))
+    run = _gate_on_own_hub(monkeypatch, capsys, tmp_path, faults=[fault])
     assert run.code == 1
     assert run.failing == failing
     assert what in {f["what"] for f in run.failures("6")}
