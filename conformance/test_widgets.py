@@ -15,6 +15,7 @@ from ihub_conformance.hub_session import HubSession
 
 requirement = pytest.mark.requirement
 UNKNOWN_HUB = "00000000-0000-4000-8000-00000000dead"
+UNKNOWN_WIDGET = "00000000-0000-4000-8000-00000000beef"
 
 
 def _body(hub: HubSession, hub_record: dict[str, Any], manifest: dict[str, Any],
@@ -96,6 +97,12 @@ def test_required_fields_are_enough(hub: HubSession, minimal_widget: dict,
                         "widget-resource")
     assert stored["id"] == minimal_widget["id"]
     assert stored["name"] == minimal_widget["name"]
+
+
+@requirement("WID-03")
+def test_unknown_widget_is_404_with_the_error_body(hub: HubSession) -> None:
+    # The read that proves what creation stored must not pass off a missing widget as found.
+    hub.expect_rejected(hub.get(hub.path("widget", id=UNKNOWN_WIDGET)), statuses=(404,))
 
 
 @requirement("WID-03")

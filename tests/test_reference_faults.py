@@ -139,6 +139,11 @@ PROBES: dict[str, Callable[[RunningHub, httpx.Client, httpx.Client], bool]] = {
         b, capabilityRef="cap", viewContext="vc", adapterSpecId="ad"
     ).json()["capabilityRef"] != "cap",
     "require_view_context": lambda h, b, u: not _ok(_event(b)),
+    "text_plain_answers": lambda h, b, u: not all(
+        r.headers["content-type"].startswith("application/json")
+        for r in (b.get(WIDGETS), b.get(f"{WIDGETS}/{uuid.uuid4()}"))),
+    "unknown_widget_200": lambda h, b, u: b.get(f"{WIDGETS}/{uuid.uuid4()}").status_code == 200,
+    "consumer_wrong_hub": lambda h, b, u: b.get("/api/v2/consumer").json()["hubId"] != HUB_ID,
     "accept_unknown_widget": lambda h, b, u: _ok(_event(b, str(uuid.uuid4()))),
     "accept_unknown_hub": lambda h, b, u: _ok(_widget(b, hubId=str(uuid.uuid4()))),
     "created_200": lambda h, b, u: _widget(b).status_code == 200,

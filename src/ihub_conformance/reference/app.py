@@ -91,8 +91,11 @@ class _Hub:
                 response = await handler(request, consumer)
             except ApiError as exc:
                 exc.headers = {**extra, **exc.headers}
-                return self.error(exc)
-            response.headers.update(extra)
+                response = self.error(exc)
+            else:
+                response.headers.update(extra)
+            if auth and "text_plain_answers" in self.faults:
+                response.headers["content-type"] = "text/plain; charset=utf-8"
             return response
 
         return run
@@ -181,6 +184,10 @@ class _Hub:
         return self.created(widget)
 
     async def get_widget(self, request: Request, consumer: Consumer | None) -> Response:
+        if "unknown_widget_200" in self.faults:
+            widget_id = request.path_params["id"].lower()
+            if rules.is_uuid(widget_id) and not self.store.widget_exists(widget_id):
+                return json_response(None)
         return json_response(self.store.get_widget(self.widget_id_param(request)))
 
     async def list_versions(self, request: Request, consumer: Consumer | None) -> Response:
@@ -241,7 +248,10 @@ class _Hub:
 
     async def consumer(self, request: Request, consumer: Consumer | None) -> Response:
         assert consumer is not None
-        return json_response(consumer.as_resource())
+        resource = consumer.as_resource()
+        if "consumer_wrong_hub" in self.faults and resource.get("manifestId"):
+            resource["hubId"] = resource["manifestId"]
+        return json_response(resource)
 
     # -- unauthenticated: OpenAPI document, State Hub progress ------------------------------
 

@@ -170,6 +170,21 @@ FAULTS: dict[str, Fault] = {
         ("EVT-06",),
     ),
     # Beyond the required list: other plausible regressions.
+    "text_plain_answers": Fault(
+        "text_plain_answers",
+        "/api/v2 answers (errors included) carry Content-Type text/plain, not application/json",
+        ("WID-01", "WID-02", "WID-03", "EVT-01", "EVT-02", "EVT-05"),
+    ),
+    "unknown_widget_200": Fault(
+        "unknown_widget_200",
+        "GET /api/v2/widgets/{id} of a widget that does not exist answers 200 null, not 404",
+        ("WID-03",),
+    ),
+    "consumer_wrong_hub": Fault(
+        "consumer_wrong_hub",
+        "GET /api/v2/consumer answers the bound manifest's id as hubId (a column mix-up)",
+        ("EVT-10",),
+    ),
     "accept_unknown_widget": Fault(
         "accept_unknown_widget",
         "an interaction event naming a widget that does not exist is accepted",
