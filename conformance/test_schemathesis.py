@@ -23,6 +23,8 @@ from ihub_conformance.hub_session import HubSession
 from ihub_conformance.openapi import bundle_openapi
 
 SEED = 20260627
+PROGRESS_PATH = "/progress/"
+PROBE = "ops_inventory_probe"
 # Positive data may name a hub, widget or type that does not exist: the contract
 # answers that 422 (ASM-05), so a 422 is not a failure of positive-data acceptance.
 POSITIVE_STATUSES = ["2xx", "401", "404", "409", "422", "429"]
@@ -78,6 +80,11 @@ def test_operation_conforms(case: schemathesis.Case, hub: HubSession) -> None:
             and isinstance(case.body["name"], str):
         # Whatever a generated request writes carries the run id in its name.
         case.body["name"] = target.widget_name(case.body["name"])[:256]
+    if case.path == PROGRESS_PATH:
+        # The document gives GET /progress/ the probe list's schema (state-hub-progress),
+        # but a State Hub records other event types too: only the fallback query itself
+        # (event_type=ops_inventory_probe) is held to it. test_fallback checks the rest.
+        case.query = {**(case.query or {}), "event_type": PROBE}
     response = case.call_and_validate(base_url=target.base_url, headers=target.auth(),
                                       timeout=10)
     if case.method == "POST" and 200 <= response.status_code < 300:
