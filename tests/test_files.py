@@ -28,3 +28,11 @@ def test_json_is_read_as_yaml(tmp_path):
     doc = tmp_path / "doc.json"
     doc.write_text('{"values": {"page": 2}}', encoding="utf-8")
     assert read_yaml(doc) == {"values": {"page": 2}}
+
+
+def test_non_utf8_file_is_one_line_error_not_a_traceback(tmp_path):
+    binary = tmp_path / "blob.yaml"
+    binary.write_bytes(b"a: 1\n\xff\xfe\n")
+    with pytest.raises(InputError) as caught:
+        read_yaml(binary)
+    assert str(caught.value) == f"{binary}: not UTF-8 text (byte 5)"

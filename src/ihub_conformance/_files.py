@@ -17,6 +17,8 @@ def read_text(path: str | Path, what: str = "") -> str:
     except OSError as exc:
         label = f"cannot read {what}" if what else "cannot read"
         raise InputError(str(path), f"{label}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(str(path), f"not UTF-8 text (byte {exc.start})") from None
 
 
 def yaml_error_where(exc: yaml.YAMLError) -> str:
