@@ -17,15 +17,21 @@ hub (own seed, own data, fault switches) use
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from ihub_conformance.reference.server import RunningHub, running_reference_hub
+if TYPE_CHECKING:
+    from ihub_conformance.reference.server import RunningHub
 
 
 @pytest.fixture(scope="session")
 def ihub_reference() -> Iterator[RunningHub]:
     """A running reference Inter-Hub: ``base_url``, ``key`` (manifest-bound consumer
     activity-core), ``unbound_key`` (ops-console) and ``client()`` (an authed httpx.Client)."""
+    # Imported here: the plugin loads in every pytest session of every project that
+    # installs ihub-conformance, and most never start a hub.
+    from ihub_conformance.reference.server import running_reference_hub
+
     with running_reference_hub() as hub:
         yield hub
