@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import io
 import json
 import random
@@ -23,15 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "fixtures" / "events"
 REPORT_SCHEMA = json.loads((ROOT / "contracts/reports/event-findings.schema.json").read_text())
 
+from event_generator import gen  # noqa: E402
 
-def _load_generator():
-    spec = importlib.util.spec_from_file_location("_events_gen", EVENTS / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = _load_generator()
 EXPECTED = json.loads((EVENTS / "expected.json").read_text())
 
 

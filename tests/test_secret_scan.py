@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import random
 import string
@@ -14,16 +14,7 @@ from ihub_conformance import secret_scan as ss
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def _load_generator():
-    spec = importlib.util.spec_from_file_location(
-        "_events_gen", ROOT / "fixtures" / "events" / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = _load_generator()
+from event_generator import gen  # noqa: E402
 
 CLEAN_STRINGS = [
     "00000000-0000-4000-8000-000000000105",

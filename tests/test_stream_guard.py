@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import random
 import re
@@ -24,18 +23,8 @@ from ihub_conformance.validation import validator_for
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "fixtures" / "events"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from event_generator import gen  # noqa: E402
 from test_validation_mutations import mutants  # noqa: E402
-
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("_events_gen", EVENTS / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = _generator()
 
 
 def _safe_string(version: str) -> dict:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import itertools
 import json
 import random
@@ -23,16 +22,7 @@ EVENTS = ROOT / "fixtures" / "events"
 
 pytestmark = pytest.mark.skipif(not fork_available(), reason="needs the fork start method")
 
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("_events_gen", EVENTS / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = _generator()
+from event_generator import gen  # noqa: E402
 
 
 def _mixed_stream(path: Path, count: int = 600) -> None:
