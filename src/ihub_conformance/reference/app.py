@@ -152,7 +152,12 @@ class _Hub:
         if media_type(request) != "application/json":
             raise ApiError(415, "request body must be application/json", "Content-Type")
         body = await read_body(request, self.cap)
-        return parse_json_object(body)
+        try:
+            return parse_json_object(body)
+        except ApiError as exc:
+            if exc.status == 400 and exc.field is None and "bad_json_500" in self.faults:
+                raise ApiError(500, "internal error") from None  # a hub crashing on bad JSON
+            raise
 
     def created(self, resource: dict[str, Any]) -> Response:
         return json_response(resource, 200 if "created_200" in self.faults else 201)
@@ -172,12 +177,7 @@ class _Hub:
         return self.page(request, self.store.list_widgets)
 
     async def create_widget(self, request: Request, consumer: Consumer | None) -> Response:
-        try:
-            body = await self.json_body(request)
-        except ApiError as exc:
-            if exc.status == 400 and exc.field is None and "bad_json_500" in self.faults:
-                return self.error(ApiError(500, "internal error"))
-            raise
+        body = await self.json_body(request)
         fields = rules.widget_fields(body, self.store, self.faults)
         widget = self.store.create_widget(
             fields, with_version="no_widget_version" not in self.faults)
@@ -214,12 +214,7 @@ class _Hub:
         ):
             body = _form_body(await read_body(request, self.cap))
         else:
-            try:
-                body = await self.json_body(request)
-            except ApiError as exc:
-                if exc.status == 400 and exc.field is None and "bad_json_500" in self.faults:
-                    return self.error(ApiError(500, "internal error"))
-                raise
+            body = await self.json_body(request)
         fields = rules.event_fields(body, self.faults)
         refusal = rules.event_references(fields, self.store, consumer.manifest_id, self.faults)
         if refusal is not None:
