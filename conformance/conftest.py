@@ -208,16 +208,10 @@ def undeclared_event_types(registry: dict[str, set[str]], manifest: dict[str, An
 def events_widget(hub: HubSession, hub_record: dict[str, Any],
                   manifest: dict[str, Any]) -> dict[str, Any]:
     """A widget of this run that the event tests post to (nothing else writes to it)."""
-    hub.require_writes()
-    name = hub.widget_name("events")
-    response = hub.post(hub.path("widgets"), json={
-        "hubId": hub_record["id"], "name": name,
-        "widgetType": _pick(manifest["widgetTypes"], "ops-endpoint"),
-        "policyScope": _pick(manifest["policyScopes"], "ops-production"),
-        "viewContext": "ihub-conformance",
-    })
-    hub.note_written("widget", response, name)
-    return hub.expect(response, 201, "widget-resource")
+    return hub.create_widget(
+        "events", hub_record["id"], _pick(manifest["widgetTypes"], "ops-endpoint"),
+        policyScope=_pick(manifest["policyScopes"], "ops-production"),
+        viewContext="ihub-conformance")
 
 
 def _pick(choices: list[str], preferred: str) -> str:

@@ -22,12 +22,7 @@ requirement = pytest.mark.requirement
 def _widget(hub: HubSession, hub_record: dict[str, Any], manifest: dict[str, Any],
             label: str) -> dict[str, Any]:
     """A widget of this test alone, so "nothing was stored" compares its own events."""
-    hub.require_writes()
-    name = hub.widget_name(label)
-    response = hub.post(hub.path("widgets"), json={
-        "hubId": hub_record["id"], "name": name, "widgetType": manifest["widgetTypes"][0]})
-    hub.note_written("widget", response, name)
-    return hub.expect(response, 201, "widget-resource")
+    return hub.create_widget(label, hub_record["id"], manifest["widgetTypes"][0])
 
 
 def _events(hub: HubSession, widget_id: str) -> list[dict[str, Any]]:

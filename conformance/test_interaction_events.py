@@ -67,12 +67,7 @@ def posted(hub: HubSession, events_widget: dict,
 def other_widget(hub: HubSession, hub_record: dict, manifest: dict,
                  declared_event_types: list[str]) -> dict[str, Any]:
     """A second widget of this run with one event, so filters have something to exclude."""
-    hub.require_writes()
-    name = hub.widget_name("filter-other")
-    response = hub.post(hub.path("widgets"), json={
-        "hubId": hub_record["id"], "name": name, "widgetType": manifest["widgetTypes"][0]})
-    hub.note_written("widget", response, name)
-    widget = hub.expect(response, 201, "widget-resource")
+    widget = hub.create_widget("filter-other", hub_record["id"], manifest["widgetTypes"][0])
     event_type = declared_event_types[0]
     hub.expect(_post(hub, _event(hub, widget, event_type, "filter-other")), 201,
                "event-resource")

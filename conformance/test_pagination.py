@@ -17,12 +17,7 @@ SMALL_PAGE = 2
 def paged_widget(hub: HubSession, hub_record: dict, manifest: dict,
                  declared_event_types: list[str]) -> tuple[dict, list[str]]:
     """A fresh widget of this run with exactly PAGED_EVENTS events."""
-    hub.require_writes()
-    name = hub.widget_name("paging")
-    response = hub.post(hub.path("widgets"), json={
-        "hubId": hub_record["id"], "name": name, "widgetType": manifest["widgetTypes"][0]})
-    hub.note_written("widget", response, name)
-    widget = hub.expect(response, 201, "widget-resource")
+    widget = hub.create_widget("paging", hub_record["id"], manifest["widgetTypes"][0])
     ids = []
     for n in range(PAGED_EVENTS):
         event_type = declared_event_types[n % len(declared_event_types)]

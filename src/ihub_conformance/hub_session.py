@@ -162,6 +162,16 @@ class HubSession:
             object_id = None
         self.written.append(Written(kind, object_id, name, self.current_test))
 
+    def create_widget(self, label: str, hub_id: str, widget_type: str,
+                      **fields: Any) -> dict[str, Any]:
+        """Create a widget of this run (named with the run id), note it, expect a 201."""
+        self.require_writes()
+        name = self.widget_name(label)
+        response = self.post(self.path("widgets"), json={
+            "hubId": hub_id, "name": name, "widgetType": widget_type, **fields})
+        self.note_written("widget", response, name)
+        return self.expect(response, 201, "widget-resource")
+
     # -- reading lists ----------------------------------------------------------------
 
     def page(self, name: str, *, page: int = 1, size: int | None = None,
