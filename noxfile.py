@@ -76,8 +76,7 @@ def gate(session: nox.Session) -> None:
 def record(session: nox.Session) -> None:
     """Re-record the replay cassettes from the reference hub (or a target in posargs)."""
     _install(session)
-    session.run("ihub-conformance", "run", "--record", *session.posargs,
-                env={"IHUB_RECORD": "1"})
+    session.run("ihub-conformance", "run", "--record", *session.posargs)
 
 
 @nox.session
