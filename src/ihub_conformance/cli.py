@@ -34,12 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMANDS:
-        try:
-            module = _load(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != f"ihub_conformance.commands.{_COMMANDS[name]}":
-                raise
-            continue  # a command not built yet is simply not offered
+        module = _load(name)
         command = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(command)
         command.set_defaults(_main=module.main)
