@@ -8,7 +8,6 @@ production can end by listing its own objects (nothing is ever deleted).
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -301,7 +300,3 @@ def fixed_clock(mode: str) -> str | None:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:300] if text else type(exc).__name__
-
-
-def dump_written(written: list[Written]) -> str:
-    return json.dumps([w.as_dict() for w in written], indent=2)

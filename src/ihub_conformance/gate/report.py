@@ -13,7 +13,7 @@ from xml.etree import ElementTree as ET
 
 from ihub_conformance import __version__
 from ihub_conformance.gate import _deps
-from ihub_conformance.gate.model import FALLBACK, CheckOutcome
+from ihub_conformance.gate.model import FALLBACK
 from ihub_conformance.gate.runner import GateResult
 
 SCHEMA_ID = "https://ihub-conformance.invalid/contracts/reports/gate.schema.json"
@@ -143,7 +143,3 @@ def table(result: GateResult) -> str:
              for name, status, req, summary in rows]
     lines.append(f"verdict: {result.verdict} (exit {result.exit_code}); run {result.run_id}")
     return scrub("\n".join(lines), result.key)
-
-
-def failing_gates(result: GateResult) -> list[CheckOutcome]:
-    return [o for o in result.ordered() if o.required and o.status != "pass"]
