@@ -27,16 +27,19 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from stat import S_ISREG
 from typing import IO, Any
 
 import orjson
 
-from ihub_conformance import secret_scan
+from ihub_conformance import secret_scan, stream_fastpath
 from ihub_conformance.contracts import load_contract
 from ihub_conformance.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from ihub_conformance.stream_guard import stream_tiers
 from ihub_conformance.validation import validator_for
+
+_BLOCK = 64  # lines per guard scan (stream_fastpath); a finding waits for its block at most
 
 # Finding kinds, in the order a reader fixes them.
 MALFORMED = "malformed"
@@ -193,60 +196,88 @@ def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
     decode_error = orjson.JSONDecodeError
     if keyed is not None:
         add_number, add_hash = keyed[0].append, keyed[1].append
+    # Tier 0 (stream_fastpath): most valid lines are proven valid from their bytes, a
+    # block of lines per guard scan; any line it cannot prove takes the tiers below.
+    fast = stream_fastpath.fast_path(validator.version)
+    if fast is not None:
+        flagged, key_of = fast.flagged, fast.key_of
+    source = iter(lines)
+    number = 0
     valid = 0
     try:
-        for number, raw in enumerate(lines, start=1):
-            try:
-                doc = loads(raw)
-            except decode_error as exc:
-                if raw is OVERLONG:
-                    yield from _record(summary, [Finding(number, MALFORMED, "", (
-                        f"malformed: line longer than {MAX_LINE_BYTES} bytes (an event is "
-                        "at most 65536 bytes); skipped"))])
-                elif raw.strip():
-                    yield from _record(summary, [Finding(number, MALFORMED, "",
-                                                         _malformed_reason(raw, exc))])
+        while block := list(islice(source, _BLOCK)):
+            skip = flagged(block) if fast is not None else None
+            for index, raw in enumerate(block):
+                number += 1
+                if (skip is not None and index not in skip
+                        and (key := key_of(raw)) is not None):
+                    h = hash(key)
+                    if buckets is not None:
+                        bucket = buckets[h & 4095]
+                        i = bisect_left(bucket, h)
+                        if i == len(bucket) or bucket[i] != h:
+                            bucket.insert(i, h)
+                            valid += 1
+                            continue
+                        yield from _record(summary, _findings(
+                            number, None, validator, classifier, True, True, False))
+                    else:
+                        add_number(number)
+                        add_hash(h)
+                        valid += 1
+                    continue
+                try:
+                    doc = loads(raw)
+                except decode_error as exc:
+                    if raw is OVERLONG:
+                        yield from _record(summary, [Finding(number, MALFORMED, "", (
+                            f"malformed: line longer than {MAX_LINE_BYTES} bytes (an event is "
+                            "at most 65536 bytes); skipped"))])
+                    elif raw.strip():
+                        yield from _record(summary, [Finding(number, MALFORMED, "",
+                                                             _malformed_reason(raw, exc))])
+                    else:
+                        summary.blank += 1
+                    continue
+                # orjson has checked the line is UTF-8; the guard reads its raw text.
+                text = raw.decode() if type(raw) is bytes else raw
+                try:
+                    if guard(text):
+                        schema_ok = structure_is_valid(doc)
+                        secret_ok = True  # the guard includes the secret prefilter
+                    else:
+                        schema_ok = schema_is_valid(doc)
+                        secret_ok = clean(text)
+                except ValueError:  # not JSON data: cannot come from orjson, but never crash
+                    schema_ok, secret_ok = False, clean(text)
+                fresh = True  # no key to compare when a lookup fails (the schema says why)
+                try:
+                    md = doc["metadata"]
+                    run = md["activity_core_run_id"]
+                    context = md["context_key"]
+                    event_type = doc["eventType"]
+                    h = hash((run, context, event_type))
+                except (KeyError, TypeError, IndexError):
+                    pass
                 else:
-                    summary.blank += 1
-                continue
-            # orjson has checked the line is UTF-8; the guard reads its raw text.
-            text = raw.decode() if type(raw) is bytes else raw
-            try:
-                if guard(text):
-                    schema_ok = structure_is_valid(doc)
-                    secret_ok = True  # the guard includes the secret prefilter
-                else:
-                    schema_ok = schema_is_valid(doc)
-                    secret_ok = clean(text)
-            except ValueError:  # not JSON data: cannot come from orjson, but never crash
-                schema_ok, secret_ok = False, clean(text)
-            fresh = True  # no key to compare when a lookup fails (the schema says why)
-            try:
-                md = doc["metadata"]
-                run = md["activity_core_run_id"]
-                context = md["context_key"]
-                event_type = doc["eventType"]
-                h = hash((run, context, event_type))
-            except (KeyError, TypeError, IndexError):
-                pass
-            else:
-                if buckets is not None:
-                    bucket = buckets[h & 4095]
-                    i = bisect_left(bucket, h)
-                    fresh = i == len(bucket) or bucket[i] != h
-                    if fresh:
-                        bucket.insert(i, h)
-                else:
-                    add_number(number)
-                    add_hash(h)
-                # The engine's idempotency-key rule, fast case (any doubt: the slow path).
-                if schema_ok and md["idempotency_key"] != f"{run}{sep}{context}{sep}{event_type}":
-                    schema_ok = False
-            if schema_ok and secret_ok and fresh:
-                valid += 1
-                continue
-            yield from _record(summary, _findings(number, doc, validator, classifier,
-                                                  schema_ok, secret_ok, fresh))
+                    if buckets is not None:
+                        bucket = buckets[h & 4095]
+                        i = bisect_left(bucket, h)
+                        fresh = i == len(bucket) or bucket[i] != h
+                        if fresh:
+                            bucket.insert(i, h)
+                    else:
+                        add_number(number)
+                        add_hash(h)
+                    # The engine's idempotency-key rule, fast case (any doubt: the slow path).
+                    expected = f"{run}{sep}{context}{sep}{event_type}"
+                    if schema_ok and md["idempotency_key"] != expected:
+                        schema_ok = False
+                if schema_ok and secret_ok and fresh:
+                    valid += 1
+                    continue
+                yield from _record(summary, _findings(number, doc, validator, classifier,
+                                                      schema_ok, secret_ok, fresh))
     finally:
         summary.valid += valid
         summary.lines += valid
