@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import itertools
 import json
 import random
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ihub_conformance import stream_parallel
 from ihub_conformance.event_stream import StreamSummary, check_stream, read_lines
@@ -119,3 +122,10 @@ def test_cli_jobs_output_is_byte_identical(tmp_path: Path) -> None:
     assert outputs["1", "text"] == outputs["2", "text"]
     assert outputs["1", "json"] == outputs["2", "json"]
     assert json.loads(outputs["2", "json"])["invalid"] > 0
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(data=st.lists(st.sampled_from([b"a", b"{}", b"\n", b"\r", b"\r\n", b"\x0b", b"\x85"]),
+                     max_size=30).map(b"".join))
+def test_chunks_split_into_the_lines_read_lines_gives(data: bytes) -> None:
+    assert list(stream_parallel._split(data)) == list(read_lines(io.BytesIO(data)))

@@ -70,13 +70,22 @@ def _check_chunk(path: str, start: int, end: int, contract: str) -> _ChunkResult
             # it splits the file. One item per newline, plus an unterminated last line.
             data = fh.read(end - start)
             raw_lines = data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
-            lines = _es.read_lines(io.BytesIO(data))
-            found = list(_es._check_lines(lines, contract, summary, None, keyed))
+            found = list(_es._check_lines(_split(data), contract, summary, None, keyed))
         else:  # a chunk grown by very long lines: stream it
             counted = _Counted(_es.read_lines(_Window(fh, end - start)))  # type: ignore[arg-type]
             found = list(_es._check_lines(counted, contract, summary, None, keyed))
             raw_lines = counted.n
     return _ChunkResult(raw_lines, summary.valid, summary.blank, found, numbers, hashes)
+
+
+def _split(data: bytes) -> list[bytes] | Iterator[bytes]:
+    """`read_lines` over `data`, as one C-speed split when that gives the same lines."""
+    # bytes.splitlines also splits at \r, and read_lines cuts lines of MAX_LINE_BYTES.
+    if b"\r" not in data:
+        lines = data.splitlines(keepends=True)
+        if not lines or max(map(len, lines)) < _es.MAX_LINE_BYTES:
+            return lines
+    return _es.read_lines(io.BytesIO(data))
 
 
 class _Counted:
