@@ -201,16 +201,15 @@ def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
     fast = stream_fastpath.fast_path(validator.version)
     if fast is not None:
         flagged, key_of = fast.flagged, fast.key_of
+    every = range(_BLOCK)  # without the tier, every line is "flagged"
     source = iter(lines)
-    number = 0
+    before = 0  # lines before this block
     valid = 0
     try:
         while block := list(islice(source, _BLOCK)):
-            skip = flagged(block) if fast is not None else None
+            skip = flagged(block) if fast is not None else every
             for index, raw in enumerate(block):
-                number += 1
-                if (skip is not None and index not in skip
-                        and (key := key_of(raw)) is not None):
+                if index not in skip and (key := key_of(raw)) is not None:
                     h = hash(key)
                     if buckets is not None:
                         bucket = buckets[h & 4095]
@@ -220,12 +219,13 @@ def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
                             valid += 1
                             continue
                         yield from _record(summary, _findings(
-                            number, None, validator, classifier, True, True, False))
+                            before + index + 1, None, validator, classifier, True, True, False))
                     else:
-                        add_number(number)
+                        add_number(before + index + 1)
                         add_hash(h)
                         valid += 1
                     continue
+                number = before + index + 1
                 try:
                     doc = loads(raw)
                 except decode_error as exc:
@@ -278,6 +278,7 @@ def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
                     continue
                 yield from _record(summary, _findings(number, doc, validator, classifier,
                                                       schema_ok, secret_ok, fresh))
+            before += len(block)
     finally:
         summary.valid += valid
         summary.lines += valid
