@@ -157,7 +157,37 @@ ENGINE_FAULTS = {
     "deep nesting": _raw(b'"attributes":{', b'"attributes":{"x":' + b"[" * 1030 + b"]" * 1030
                          + b","),
     "byte order mark": b"\xef\xbb\xbf" + orjson.dumps(_event()),
+    "form feed between tokens": _raw(b'"viewContext":', b'"viewContext":\x0c'),
+    "two documents on a line": orjson.dumps(_event()) + orjson.dumps(_event()),
+    "NaN": _raw(b'"attributes":{', b'"attributes":{"n":NaN,'),
 }
+
+# Lines at the edges of what both may accept: whatever the tier does, it must agree.
+EDGES = {
+    "upper-case widget id": _with(lambda d: d.__setitem__("widgetId", d["widgetId"].upper())),
+    "nil widget id": _with(lambda d: d.__setitem__("widgetId", "0" * 8 + "-0000" * 3 + "-"
+                                                   + "0" * 12)),
+    "longest run id": _with(lambda d: d["metadata"].update(
+        activity_core_run_id="r" * 256,
+        idempotency_key=f"{'r' * 256}:{d['metadata']['context_key']}:{d['eventType']}")),
+    "tab between tokens": _raw(b'"viewContext":', b'"viewContext":\t'),
+    "largest double, short digit runs": _raw(b'"attributes":{',
+                                              b'"attributes":{"n":179769313486231.57e294,'),
+    "just past the largest double": _raw(b'"attributes":{',
+                                         b'"attributes":{"n":179769313486231.59e294,'),
+    "far past it": _raw(b'"attributes":{', b'"attributes":{"n":99999999.9e301,'),
+    "underflow": _raw(b'"attributes":{', b'"attributes":{"n":1e-400,'),
+    "negative zero": _raw(b'"attributes":{', b'"attributes":{"n":-0.0,'),
+    "deep but allowed": _raw(b'"attributes":{', b'"attributes":{"x":' + b"[" * 600
+                             + b"]" * 600 + b","),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDGES))
+def test_edges_get_the_engines_verdict(name: str) -> None:
+    line = EDGES[name]
+    if _accepts(line):
+        assert _engine_findings(line) == [], name
 
 
 @pytest.mark.parametrize("name", sorted(ENGINE_FAULTS))
@@ -330,3 +360,18 @@ def test_random_values_anywhere_never_make_it_accept_a_fault(value: object, key:
         (doc if where in ("viewContext", "widgetId") else doc["metadata"])[where] = value
     for line in (orjson.dumps(doc), json.dumps(doc).encode()):
         _assert_sound(line)
+
+
+def test_a_long_overridden_separator_turns_the_tier_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    # With a 300-character separator a key of valid parts could pass its maxLength (1024).
+    class Long:
+        key_separator = ":" * 300
+
+    monkeypatch.setattr(stream_fastpath, "validator_for", lambda kind, version: Long())
+    stream_fastpath.fast_path.cache_clear()
+    try:
+        assert fast_path("v1") is None
+    finally:
+        monkeypatch.undo()
+        stream_fastpath.fast_path.cache_clear()
+    assert fast_path("v1") is not None

@@ -137,9 +137,15 @@ def fast_path(version: str = "v1") -> FastPath | None:
     common = contract.schemas["common"]["$defs"]
     metadata = event_schema["$defs"]["ActivityCoreMetadata"]
     separator = validator_for("event", version).key_separator
-    decode = msgspec.json.Decoder(_event_type(tuple(common["EventType"]["enum"]))).decode
+    event_types = tuple(common["EventType"]["enum"])
+    decode = msgspec.json.Decoder(_event_type(event_types)).decode
     run_max = metadata["properties"]["activity_core_run_id"]["maxLength"]
     context_max = metadata["properties"]["context_key"]["maxLength"]
+    # A key built from valid parts stays within its maxLength, so key_of need not measure
+    # it, unless an overridden separator (ASM-14) is long: then the engine decides.
+    longest_key = run_max + context_max + 2 * len(separator) + max(map(len, event_types))
+    if longest_key > metadata["properties"]["idempotency_key"]["maxLength"]:
+        return None
     uuid = re.compile(_core(common["Uuid"]["pattern"])).fullmatch
     run_pattern = re.compile(_core(metadata["properties"]["activity_core_run_id"]["pattern"]))
     context_pattern = re.compile(_core(metadata["properties"]["context_key"]["pattern"]))
