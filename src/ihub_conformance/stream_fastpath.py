@@ -266,22 +266,7 @@ _NONE: set[int] = set()  # never mutated: callers only test membership
 
 def _has_anchor(pattern: str) -> bool:
     """True when `pattern` has a `^` or `$` outside a character class."""
-    i, in_class = 0, False
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-            i += 2 if pattern[i + 1:i + 2] == "^" else 1
-            continue
-        elif ch in "^$":
-            return True
-        i += 1
-    return False
+    return quotes_for_anchors(pattern) != pattern  # it rewrites exactly those
 
 
 def _core(pattern: str) -> str:
