@@ -129,3 +129,29 @@ def test_cli_jobs_output_is_byte_identical(tmp_path: Path) -> None:
                      max_size=30).map(b"".join))
 def test_chunks_split_into_the_lines_read_lines_gives(data: bytes) -> None:
     assert list(stream_parallel._split(data)) == list(read_lines(io.BytesIO(data)))
+
+
+def test_jobs_auto_goes_parallel_only_for_big_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from ihub_conformance import event_stream
+    from ihub_conformance.cli import main
+
+    assert event_stream.auto_jobs(event_stream.AUTO_PARALLEL_BYTES - 1) == 1
+    assert 1 <= event_stream.auto_jobs(event_stream.AUTO_PARALLEL_BYTES) <= 4
+    path = tmp_path / "mixed.jsonl"
+    _mixed_stream(path)
+    used: list[int] = []
+    real = stream_parallel.check_file
+
+    def spy(*args, **kwargs):
+        used.append(kwargs["jobs"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stream_parallel, "check_file", spy)
+    outputs = []
+    for jobs in (1, 2):  # what auto picks for a small file, then for a big one
+        monkeypatch.setattr(event_stream, "auto_jobs", lambda size, n=jobs: n)
+        assert main(["validate", "events", str(path)]) == 1
+        outputs.append(capsys.readouterr().out)
+    assert used == [2] and outputs[0] == outputs[1]

@@ -369,16 +369,19 @@ def run_cli(args: argparse.Namespace) -> int:
     """`validate events FILE`: exit 0 clean, 1 findings, 2 unreadable input.
 
     `--jobs N` (N > 1) checks a regular file with N worker processes (stream_parallel);
-    the output is the same as with one.
+    the output is the same as with one. `--jobs auto` picks N from the file's size.
     """
     contract = load_contract(getattr(args, "contract", "v1")).version  # exit 2 if unknown
     fmt = getattr(args, "format", "text")
-    jobs = getattr(args, "jobs", 1) or 1
     stream, name = _open(args.file)
     out = sys.stdout
     summary = StreamSummary(contract)
     try:
-        regular = stream is not sys.stdin.buffer and S_ISREG(os.fstat(stream.fileno()).st_mode)
+        info = None if stream is sys.stdin.buffer else os.fstat(stream.fileno())
+        regular = info is not None and S_ISREG(info.st_mode)
+        jobs = getattr(args, "jobs", 1) or 1
+        if jobs == "auto":
+            jobs = auto_jobs(info.st_size) if info is not None and regular else 1
         if jobs > 1 and regular:
             from ihub_conformance.stream_parallel import check_file
 
@@ -398,6 +401,20 @@ def run_cli(args: argparse.Namespace) -> int:
         if stream is not sys.stdin.buffer:
             stream.close()
     return EXIT_FINDINGS if summary.invalid else EXIT_OK
+
+
+AUTO_PARALLEL_BYTES = 64 << 20  # below this, forking workers costs about what it saves
+
+
+def auto_jobs(size: int) -> int:
+    """Worker processes `--jobs auto` uses for a regular file of `size` bytes."""
+    if size < AUTO_PARALLEL_BYTES:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))  # what this process may use (cgroups, taskset)
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
 
 
 def _write_json(out: IO[str], name: str, contract: str, findings: Iterator[Finding],

@@ -49,12 +49,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--jobs",
-        type=int,
-        default=1,
-        metavar="N",
-        help="events only: check a regular file with N worker processes (same output; "
-        "default 1)",
+        type=_jobs,
+        default="auto",
+        metavar="N|auto",
+        help="events only: check a regular file with N worker processes (same output). "
+        "Default auto: one per available core (at most 4) for files of 64 MB or more, "
+        "else 1",
     )
+
+
+def _jobs(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number or 'auto'")
+    return jobs
 
 
 def main(args: argparse.Namespace) -> int:
