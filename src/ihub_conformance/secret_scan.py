@@ -7,7 +7,8 @@ Two layers, because event streams are scanned at hundreds of thousands of lines 
   detector below fires only on a string the prefilter matches, so a value the prefilter
   passes is clean by construction. `prefilter_validator()` compiles the same pattern with
   jsonschema-rs (Rust regex, ~1 µs per event line) for the stream's fast path;
-* the *detectors*: precise Python regexes per kind, run only on prefiltered strings.
+* the *detectors* (`_secret_detectors`, which also defines the kind names exported
+  here): precise Python regexes per kind, run only on prefiltered strings.
 
 The detector patterns follow detect-secrets' plugins (AWS, GitHub, Slack, Stripe, JWT,
 private key, basic-auth URL, keyword, high entropy); tests/test_secret_scan.py checks that
@@ -18,9 +19,7 @@ they agree with detect-secrets on a corpus. detect-secrets itself is not called 
 from __future__ import annotations
 
 import base64
-import binascii
 import json
-import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,34 +30,43 @@ from urllib.parse import quote, quote_plus
 import jsonschema_rs
 import orjson
 
-# Finding kinds (stable identifiers; reports and tests use them).
-BEARER = "bearer-token"
-BASIC_AUTH = "basic-auth-header"
-JWT = "jwt"
-PRIVATE_KEY = "private-key"
-AWS_KEY_ID = "aws-access-key-id"
-AWS_SECRET = "aws-secret-access-key"  # noqa: S105 (a kind name)
-GCP_KEY = "gcp-api-key"
-GCP_OAUTH = "gcp-oauth-token"
-SLACK = "slack-token"
-GITHUB = "github-token"
-GITLAB = "gitlab-token"
-STRIPE = "stripe-key"
-NPM = "npm-token"
-PYPI = "pypi-token"
-OPENAI = "openai-key"
-URL_CREDENTIALS = "url-credentials"
-URL_QUERY_CREDENTIAL = "url-query-credential"
-URL_QUERY_STRING = "url-query-string"
-PASSWORD_ASSIGNMENT = "password-assignment"  # noqa: S105 (a kind name)
-HIGH_ENTROPY = "high-entropy-token"
-HIGH_ENTROPY_HEX = "high-entropy-hex"
-SUSPICIOUS_KEY = "suspicious-key"
+# The finding kinds are defined with the detectors; they are part of this module's API.
+from ihub_conformance._secret_detectors import (
+    _TOKEN_RUN,
+    AWS_KEY_ID,
+    AWS_SECRET,
+    BASIC_AUTH,
+    BEARER,
+    GCP_KEY,
+    GCP_OAUTH,
+    GITHUB,
+    GITLAB,
+    HIGH_ENTROPY,
+    HIGH_ENTROPY_HEX,
+    JWT,
+    KINDS,
+    NPM,
+    OPENAI,
+    PASSWORD_ASSIGNMENT,
+    PRIVATE_KEY,
+    PYPI,
+    SLACK,
+    STRIPE,
+    SUSPICIOUS_KEY,
+    URL_CREDENTIALS,
+    URL_QUERY_CREDENTIAL,
+    URL_QUERY_STRING,
+    scan_string,
+)
 
-KINDS = (BEARER, BASIC_AUTH, JWT, PRIVATE_KEY, AWS_KEY_ID, AWS_SECRET, GCP_KEY, GCP_OAUTH,
-         SLACK, GITHUB, GITLAB, STRIPE, NPM, PYPI, OPENAI, URL_CREDENTIALS,
-         URL_QUERY_CREDENTIAL, URL_QUERY_STRING, PASSWORD_ASSIGNMENT, HIGH_ENTROPY,
-         HIGH_ENTROPY_HEX, SUSPICIOUS_KEY)
+__all__ = [
+    "AWS_KEY_ID", "AWS_SECRET", "BASIC_AUTH", "BEARER", "GCP_KEY", "GCP_OAUTH", "GITHUB",
+    "GITLAB", "HIGH_ENTROPY", "HIGH_ENTROPY_HEX", "JWT", "KINDS", "NPM", "OPENAI",
+    "PASSWORD_ASSIGNMENT", "PREFILTER_PATTERN", "PRIVATE_KEY", "PYPI", "SLACK", "STRIPE",
+    "SUSPICIOUS_KEY", "URL_CREDENTIALS", "URL_QUERY_CREDENTIAL", "URL_QUERY_STRING",
+    "SecretFinding", "contains_literal", "is_suspicious_key", "mask_secrets",
+    "might_contain_secret", "prefilter_validator", "redact", "scan_json", "scan_text",
+]
 
 
 @dataclass(frozen=True)
@@ -81,9 +89,7 @@ _ANCHORS = (
     "cookie", "header", "body", "credential", "private", "session", "response", "request",
     "aws", r"api[-_. ]?key", r"access[-_. ]?key", r"\\",
 )
-# Long runs of token characters: where unknown high-entropy secrets hide. "_" and "-"
-# split runs so snake_case keys (`activity_core_run_id`) and UUID groups stay short.
-_TOKEN_RUN = r"[A-Za-z0-9+=]{16}"  # noqa: S105 (a pattern)
+# `_TOKEN_RUN` (from the detectors): long runs of token characters.
 PREFILTER_PATTERN = "(?i)" + "|".join(_ANCHORS) + "|" + _TOKEN_RUN
 
 
@@ -106,157 +112,11 @@ def might_contain_secret(text: str) -> bool:
     return not prefilter_validator().is_valid(text)
 
 
-# -- detectors --------------------------------------------------------------------------
-_I = re.IGNORECASE
-_B64URL = r"A-Za-z0-9_\-"
-_DETECTORS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (PRIVATE_KEY, re.compile(r"-----BEGIN(?: [A-Z0-9]+)* PRIVATE KEY(?: BLOCK)?-----"
-                             r"|PuTTY-User-Key-File-\d")),
-    (JWT, re.compile(rf"\beyJ[{_B64URL}]{{8,}}\.[{_B64URL}]{{2,}}\.[{_B64URL}]*")),
-    (BEARER, re.compile(r"\bbearer\s+([A-Za-z0-9._~+/=\-]{8,})", _I)),
-    (BASIC_AUTH, re.compile(r"\bbasic\s+([A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])", _I)),
-    (AWS_KEY_ID, re.compile(r"(?<![A-Z0-9])(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}"
-                            r"(?![A-Z0-9])")),
-    (AWS_SECRET, re.compile(r"aws.{0,20}?(?:key|pwd|pw|password|pass|token|secret)"
-                            r"[^A-Za-z0-9/+]{1,20}?([0-9a-zA-Z/+]{40})(?![0-9a-zA-Z/+])", _I)),
-    (GCP_KEY, re.compile(r"AIza[0-9A-Za-z_\-]{35}")),
-    (GCP_OAUTH, re.compile(r"\bya29\.[0-9A-Za-z_\-]{20,}")),
-    (SLACK, re.compile(r"\bxox[abposr]-[0-9A-Za-z\-]{10,}"
-                       r"|hooks\.slack\.com/services/T[0-9A-Z]+/B[0-9A-Z]+/[0-9A-Za-z]+")),
-    (GITHUB, re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9_]{36}"
-                        r"|\bgithub_pat_[A-Za-z0-9_]{22,}")),
-    (GITLAB, re.compile(r"\bglpat-[A-Za-z0-9_\-]{20}")),
-    (STRIPE, re.compile(r"\b[rs]k_(?:live|test)_[0-9a-zA-Z]{16,}")),
-    (NPM, re.compile(r"\bnpm_[A-Za-z0-9]{36}")),
-    (PYPI, re.compile(r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{20,}")),
-    (OPENAI, re.compile(r"\bsk-(?:proj-|svcacct-)?[A-Za-z0-9_\-]{32,}")),
-    (URL_CREDENTIALS, re.compile(r"\b[a-z][a-z0-9+.\-]*://([^/\s:@\"']+:[^/\s@\"']+)@", _I)),
-)
-# Query parameters that carry credentials (names, not secrets).
-_SECRET_PARAMS = "|".join((
-    "access_token", "refresh_token", "id_token", "token", "api_key", "apikey", "key", "sig",
-    "signature", "password", "passwd", "pwd", "pass", "secret", "client_secret", "auth", "code",
-    "session", "sessionid", "x-amz-signature", "x-amz-credential", "x-goog-signature",
-))
-_QUERY_CREDENTIAL = re.compile(rf"[?&;](?:{_SECRET_PARAMS})=([^&#\s\"']+)", _I)
-_URL_WITH_QUERY = re.compile(r"\b[a-z][a-z0-9+.\-]*://[^\s?#\"']*\?([^\s#\"']+)", _I)
-_ASSIGNMENT = re.compile(
-    r"(?<![A-Za-z0-9])(?:password|passwd|pwd|secret|client_secret|api_?key|apikey|"
-    r"auth_?token|access_?token|secret_?key|private_?key|token)"
-    r"[\"']?\s*[:=]\s*[\"']?([^\s\"'`,;&(){}\[\]<>$]{4,})", _I)
-# Assigned values that read as names, not secrets: `kind: secret-key`, `token = TokenType`
-# (code and prose). Real passwords and keys almost always carry a digit or a symbol.
-_WORDISH = re.compile(r"[A-Za-z][A-Za-z_.\-]*")
-_PLACEHOLDERS = frozenset({"none", "null", "true", "false", "redacted", "xxxx", "****",
-                           "example", "placeholder", "required", "optional", "string"})
-# Candidate tokens for the entropy check: base64(url)/hex-ish runs.
-_CANDIDATE = re.compile(r"[A-Za-z0-9_+=/\-]{20,}")
-_LONG_RUN = re.compile(_TOKEN_RUN)
-_HEX = re.compile(r"[0-9a-f]+|[0-9A-F]+")
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-# One piece of an identifier: words (lower, Capitalised or CamelCase runs of 2+ letters,
-# ACRONYMS) and short numbers. Random tokens interleave single letters and digits.
-_WORD_PIECE = re.compile(r"(?:[A-Z]?[a-z]{2,}|[A-Z]{2,}(?![a-z])|\d{1,14})+|v\d+")
-_PIECE_SPLIT = re.compile(r"[_+=/\-.]+")
-_DIGEST_WORDS = re.compile(r"sha|digest|hash|checksum|commit|revision|etag|fingerprint|"
-                           r"integrity|md5", _I)
-
-
-def _entropy(s: str) -> float:
-    n = len(s)
-    # str.count per distinct character runs in C; faster than Counter for short tokens.
-    return -sum(c / n * math.log2(c / n) for c in map(s.count, set(s)))
-
-
-def _looks_like_words(token: str) -> bool:
-    """Identifier-like runs (`ops-endpoint-verified`, `Api2ServiceCatalog`) are not secrets."""
-    pieces = [p for p in _PIECE_SPLIT.split(token) if p]
-    return all(_WORD_PIECE.fullmatch(p) for p in pieces)
-
-
-def _high_entropy(text: str, context: str) -> Iterator[tuple[str, str]]:
-    for match in _CANDIDATE.finditer(text):
-        token = match.group(0).strip("=")
-        if not _LONG_RUN.search(token) or _UUID.fullmatch(token):
-            continue
-        if not any(c.isdigit() for c in token) or not any(c.isalpha() for c in token):
-            continue
-        if _HEX.fullmatch(token):
-            # Commit ids and content digests are evidence, not secrets.
-            before = context + text[max(0, match.start() - 24):match.start()]
-            if len(token) >= 32 and _entropy(token) >= 3.0 and not _DIGEST_WORDS.search(before):
-                yield HIGH_ENTROPY_HEX, token
-            continue
-        if _looks_like_words(token):
-            continue
-        # Random tokens approach log2(len) bits per character; prose and ids stay far below.
-        if _entropy(token) >= min(4.2, 0.78 * math.log2(len(token))):
-            yield HIGH_ENTROPY, token
-
-
-def _basic_auth_ok(token: str) -> bool:
-    try:
-        decoded = base64.b64decode(token + "=" * (-len(token) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return b":" in decoded
-
-
-# A literal (lower-case) each detector's match must contain: skips regexes cheaply.
-_GATES: dict[str, tuple[str, ...]] = {
-    PRIVATE_KEY: ("-----begin", "putty-user-key-file"), JWT: ("eyj",), BEARER: ("bearer",),
-    BASIC_AUTH: ("basic",), AWS_KEY_ID: ("akia", "asia", "abia", "acca", "a3t"),
-    AWS_SECRET: ("aws",), GCP_KEY: ("aiza",), GCP_OAUTH: ("ya29.",),
-    SLACK: ("xox", "hooks.slack.com"), GITHUB: ("ghp_", "gho_", "ghu_", "ghs_", "ghr_",
-                                                "github_pat_"),
-    GITLAB: ("glpat-",), STRIPE: ("k_live_", "k_test_"), NPM: ("npm_",),
-    PYPI: ("pypi-agei",), OPENAI: ("sk-",), URL_CREDENTIALS: ("@",),
-}
-
-
 def _scan_string(text: str, *, context: str = "", json_mode: bool) -> Iterator[tuple[str, str]]:
-    """Yield (kind, secret) pairs for one string. Assumes nothing about the caller."""
+    """(kind, secret) pairs for one string: the prefilter, then the detectors it leaves."""
     if not might_contain_secret(text):
-        return
-    lowered = text.lower()
-    taken: list[tuple[int, int]] = []
-    for kind, pattern in _DETECTORS:
-        if not any(gate in lowered for gate in _GATES[kind]):
-            continue
-        for m in pattern.finditer(text):
-            secret = m.group(m.lastindex or 0)
-            if kind == BASIC_AUTH and not _basic_auth_ok(secret):
-                continue
-            taken.append(m.span(m.lastindex or 0))
-            yield kind, secret
-    query_credential = False
-    has_query = "?" in text or "&" in text or ";" in text
-    for m in (_QUERY_CREDENTIAL.finditer(text) if has_query else ()):
-        if "://" in text or not json_mode:
-            query_credential = True
-            taken.append(m.span(1))
-            yield URL_QUERY_CREDENTIAL, m.group(1)
-    if json_mode and not query_credential and "?" in text:
-        # The contract forbids URL query strings in evidence, credential or not.
-        m = _URL_WITH_QUERY.search(text)
-        if m:
-            yield URL_QUERY_STRING, m.group(1)
-    for m in (_ASSIGNMENT.finditer(text) if ":" in text or "=" in text else ()):
-        value = m.group(1)
-        after = text[m.end():m.end() + 1]
-        if value.lower() in _PLACEHOLDERS or after in ("(", ".", "[") or _WORDISH.fullmatch(value):
-            continue
-        if not _overlaps(m.span(1), taken):
-            taken.append(m.span(1))
-            yield PASSWORD_ASSIGNMENT, value
-    for kind, token in _high_entropy(text, context):
-        start = text.find(token)
-        if not _overlaps((start, start + len(token)), taken):
-            yield kind, token
-
-
-def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
-    return any(span[0] < end and start < span[1] for start, end in taken)
+        return iter(())
+    return scan_string(text, context=context, json_mode=json_mode)
 
 
 # -- public API ---------------------------------------------------------------------------
@@ -271,9 +131,16 @@ def mask_secrets(text: str) -> str:
     """`text` with every detected secret replaced by its redacted preview."""
     if not might_contain_secret(text):
         return text
-    for json_mode in (True, False):
-        for _, secret in list(_scan_string(text, json_mode=json_mode)):
-            text = text.replace(secret, redact(secret))
+    return _mask_flagged(text, list(scan_string(text, json_mode=True)))
+
+
+def _mask_flagged(text: str, json_found: list[tuple[str, str]]) -> str:
+    # mask_secrets for a flagged `text` whose JSON-mode findings the caller already has;
+    # the text-mode pass then runs on the text with those masked.
+    for _, secret in json_found:
+        text = text.replace(secret, redact(secret))
+    for _, secret in list(_scan_string(text, json_mode=False)):
+        text = text.replace(secret, redact(secret))
     return text
 
 
@@ -306,6 +173,10 @@ def is_suspicious_key(key: str) -> bool:
     """True for keys naming raw bodies, headers or credentials (`api_key`, `Set-Cookie`)."""
     if not might_contain_secret(key):
         return False  # every suspicious name holds a prefilter anchor
+    return _suspicious_name(key)
+
+
+def _suspicious_name(key: str) -> bool:
     norm = _KEY_NORMALISE.sub("", key.lower())
     return norm in _SUSPICIOUS_KEYS or norm.endswith(_SUSPICIOUS_ENDINGS)
 
@@ -344,32 +215,69 @@ def _clean_subtree(node: dict[Any, Any] | list[Any]) -> bool:
     return not might_contain_secret(text)
 
 
+# Pruning only saves work: a key or string the prefilter passes yields nothing, so the
+# findings are the same whichever branches are skipped. Below the top, a container with
+# up to this many children is walked without the test: a Rust call on each short string
+# costs less than serialising the branch (and most branches of a flagged event are small).
+_TEST_WHOLE_FROM = 8
+
+
 def _walk(node: Any, pointer: str, key: str, out: list[SecretFinding]) -> None:
-    if isinstance(node, dict | list) and _clean_subtree(node):
-        return
-    if isinstance(node, dict):
-        for k, v in node.items():
-            k = str(k)
-            if not might_contain_secret(k):  # the common case: a plain field name
-                _walk(v, f"{pointer}/{_escape(k)}", k, out)
-                continue
-            # A secret used as a key must not leak through the pointer either.
-            here = f"{pointer}/{_escape(mask_secrets(k))}"
-            if is_suspicious_key(k):
-                out.append(SecretFinding(SUSPICIOUS_KEY, here,
-                                         f"{mask_secrets(k)}: {_describe(v)}"))
-            for kind, secret in _scan_string(k, json_mode=True):
-                out.append(SecretFinding(kind, here, redact(secret)))
-            if (isinstance(v, str) and "aws" in k.lower() and _AWS_SECRET_VALUE.fullmatch(v)
-                    and "aws" not in v.lower()):
-                out.append(SecretFinding(AWS_SECRET, here, redact(v)))
-            _walk(v, here, k, out)
-    elif isinstance(node, list):
+    """Findings for any value `node` at `pointer`; `key` is the field a string sits under."""
+    if isinstance(node, str):
+        if might_contain_secret(node):
+            _scan_value(node, pointer, key, out)
+    elif isinstance(node, dict | list) and not _clean_subtree(node):
+        _walk_children(node, pointer, key, out)
+
+
+def _scan_value(text: str, pointer: str, key: str, out: list[SecretFinding]) -> None:
+    # `text` is a flagged string: the prefilter has run.
+    for kind, secret in scan_string(text, context=key, json_mode=True):
+        out.append(SecretFinding(kind, pointer, redact(secret)))
+
+
+def _walk_children(node: dict[Any, Any] | list[Any], pointer: str, key: str,
+                   out: list[SecretFinding]) -> None:
+    # The hot loop of a flagged line: pointers are built only for a finding or a container
+    # (most strings are clean), and the pruning test is inlined (see _TEST_WHOLE_FROM).
+    clean = prefilter_validator().is_valid
+    if isinstance(node, list):
         for i, v in enumerate(node):
-            _walk(v, f"{pointer}/{i}", key, out)
-    elif isinstance(node, str):
-        for kind, secret in _scan_string(node, context=key, json_mode=True):
-            out.append(SecretFinding(kind, pointer, redact(secret)))
+            if isinstance(v, str):
+                if not clean(v):
+                    _scan_value(v, f"{pointer}/{i}", key, out)
+            elif (isinstance(v, dict | list) and v
+                  and (len(v) < _TEST_WHOLE_FROM or not _clean_subtree(v))):
+                _walk_children(v, f"{pointer}/{i}", key, out)
+        return
+    for k, v in node.items():
+        if type(k) is not str:
+            k = str(k)
+        if not clean(k):
+            _walk_flagged_key(k, v, pointer, out)
+        elif isinstance(v, str):
+            if not clean(v):
+                _scan_value(v, f"{pointer}/{_escape(k)}", k, out)
+        elif (isinstance(v, dict | list) and v
+              and (len(v) < _TEST_WHOLE_FROM or not _clean_subtree(v))):
+            _walk_children(v, f"{pointer}/{_escape(k)}", k, out)
+
+
+def _walk_flagged_key(k: str, v: Any, pointer: str, out: list[SecretFinding]) -> None:
+    # `k` is a flagged key: its JSON-mode findings serve both the mask and the report.
+    found = list(scan_string(k, json_mode=True))
+    masked = _mask_flagged(k, found)
+    # A secret used as a key must not leak through the pointer either.
+    here = f"{pointer}/{_escape(masked)}"
+    if _suspicious_name(k):
+        out.append(SecretFinding(SUSPICIOUS_KEY, here, f"{masked}: {_describe(v)}"))
+    for kind, secret in found:
+        out.append(SecretFinding(kind, here, redact(secret)))
+    if (isinstance(v, str) and "aws" in k.lower() and _AWS_SECRET_VALUE.fullmatch(v)
+            and "aws" not in v.lower()):
+        out.append(SecretFinding(AWS_SECRET, here, redact(v)))
+    _walk(v, here, k, out)
 
 
 def contains_literal(haystack: str | bytes, literal: str | bytes) -> bool:
