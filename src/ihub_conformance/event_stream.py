@@ -40,6 +40,16 @@ from ihub_conformance.stream_guard import stream_tiers
 from ihub_conformance.validation import validator_for
 
 _BLOCK = 64  # lines per guard scan (stream_fastpath); a finding waits for its block at most
+_EVERY = range(_BLOCK)
+
+
+def _engine_only(block: list[bytes]) -> range:
+    """Without the tier every line is "flagged": the engine takes them all."""
+    return _EVERY
+
+
+def _no_proof(raw: bytes) -> None:
+    return None
 
 # Finding kinds, in the order a reader fixes them.
 MALFORMED = "malformed"
@@ -198,16 +208,14 @@ def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
         add_number, add_hash = keyed[0].append, keyed[1].append
     # Tier 0 (stream_fastpath): most valid lines are proven valid from their bytes, a
     # block of lines per guard scan; any line it cannot prove takes the tiers below.
-    fast = stream_fastpath.fast_path(validator.version)
-    if fast is not None:
-        flagged, key_of = fast.flagged, fast.key_of
-    every = range(_BLOCK)  # without the tier, every line is "flagged"
+    # It is built (~0.1 s) from the second block on: a short stream is not worth it.
+    flagged, key_of = _engine_only, _no_proof
     source = iter(lines)
     before = 0  # lines before this block
     valid = 0
     try:
         while block := list(islice(source, _BLOCK)):
-            skip = flagged(block) if fast is not None else every
+            skip = flagged(block)
             for index, raw in enumerate(block):
                 if index not in skip and (key := key_of(raw)) is not None:
                     h = hash(key)
@@ -279,6 +287,10 @@ def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
                 yield from _record(summary, _findings(number, doc, validator, classifier,
                                                       schema_ok, secret_ok, fresh))
             before += len(block)
+            if before == _BLOCK:
+                fast = stream_fastpath.fast_path(validator.version)
+                if fast is not None:
+                    flagged, key_of = fast.flagged, fast.key_of
     finally:
         summary.valid += valid
         summary.lines += valid
