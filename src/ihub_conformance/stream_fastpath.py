@@ -38,7 +38,6 @@ import json
 import re
 from bisect import bisect_right
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any, Literal
@@ -46,8 +45,9 @@ from typing import Any, Literal
 import jsonschema_rs
 import msgspec
 
+from ihub_conformance._hyperscan import first_match_end, quotes_for_anchors
 from ihub_conformance.contracts import load_contract
-from ihub_conformance.stream_guard import quotes_for_anchors, stream_tiers
+from ihub_conformance.stream_guard import stream_tiers
 from ihub_conformance.validation import validator_for
 
 # Event-schema closures (annotations removed) this tier was verified against.
@@ -222,26 +222,13 @@ def _per_line_flagged(guard: Callable[[str], bool]) -> Callable[[list[bytes]], s
 def _hyperscan_flagged(pattern: str) -> Callable[[list[bytes]], set[int]] | None:
     """One Hyperscan pass over a block of lines (~3x faster than Rust regex per line).
 
-    Hyperscan reports matches in order of their end offsets, so the first match ending in
-    a line is seen before any match ending later; a match spanning a newline only flags one
-    line too many. The scan stops at the first match and resumes at the next line's start:
-    a secret's long token run would otherwise call back once per character. Block mode reads
-    `^`/`$` as the block's ends, so a pattern with anchors is not scanned this way. None
-    when Hyperscan is not installed (it has no wheel for every platform) or cannot compile
-    the pattern: the per-line Rust regex then does the same job.
+    The first match ending in a line flags it; the scan then goes on from the next line's
+    start (a match spanning a newline only flags one line too many). None when Hyperscan
+    is not installed or cannot take the pattern: the per-line Rust regex does the job.
     """
-    try:
-        import hyperscan
-    except ImportError:
+    first_end = first_match_end(pattern)
+    if first_end is None:
         return None
-    if _has_anchor(pattern):
-        return None
-    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    try:
-        database.compile(expressions=[pattern.encode()], ids=[0], elements=1, flags=[0])
-    except hyperscan.error:
-        return None
-    scan, stop = database.scan, hyperscan.ScanTerminated
 
     def flagged(block: list[bytes]) -> set[int]:
         try:
@@ -253,19 +240,9 @@ def _hyperscan_flagged(pattern: str) -> Callable[[list[bytes]], set[int]] | None
         found: set[int] = set()
         bounds: list[int] = []
         start = 0
-        ends: list[int] = []
-
-        def on_match(_id: int, _start: int, end: int, _flags: int, _context: Any) -> bool:
-            ends.append(end)
-            return True  # one match settles a line: stop, then go on from the next line
-
-        while True:
-            with suppress(stop):  # the callback stopped the scan
-                scan(data[start:] if start else data, match_event_handler=on_match)
-            if not ends:
-                break
+        while (end := first_end(data, start)) >= 0:
             bounds = bounds or list(accumulate(map(len, block)))
-            line = bisect_right(bounds, start + ends.pop() - 1)
+            line = bisect_right(bounds, end - 1)
             found.add(line)
             start = bounds[line]
             if start >= len(data):
@@ -276,11 +253,6 @@ def _hyperscan_flagged(pattern: str) -> Callable[[list[bytes]], set[int]] | None
 
 
 _NONE: set[int] = set()  # never mutated: callers only test membership
-
-
-def _has_anchor(pattern: str) -> bool:
-    """True when `pattern` has a `^` or `$` outside a character class."""
-    return quotes_for_anchors(pattern) != pattern  # it rewrites exactly those
 
 
 def _core(pattern: str) -> str:

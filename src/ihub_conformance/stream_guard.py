@@ -28,8 +28,11 @@ from typing import Any
 import jsonschema_rs
 
 from ihub_conformance import secret_scan
+from ihub_conformance._hyperscan import quotes_for_anchors
 from ihub_conformance.contracts import load_contract
 from ihub_conformance.validation import KINDS, _refuse_retrieval
+
+__all__ = ["StreamTiers", "quotes_for_anchors", "stream_tiers"]
 
 _NEGATED_CLASS = re.compile(r"^\[\^([^\[\]]+)\]$")
 
@@ -42,34 +45,6 @@ class StreamTiers:
     structure: Callable[[Any], bool]
     guard_pattern: str
     removed: int  # checks moved from the schema to the guard (0: the two tiers are one)
-
-
-def quotes_for_anchors(pattern: str) -> str:
-    """`pattern` over a raw JSON line: `^` and `$` (outside classes) become the quotes.
-
-    A string matching `pattern` appears verbatim as `"string"` in an escape-free line, so
-    the result matches that line wherever `pattern` matched the string.
-    """
-    out, i, in_class = [], 0, False
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            out.append(pattern[i:i + 2])
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-            if pattern[i + 1:i + 2] == "^":  # a negated class: keep its caret
-                out.append("[^")
-                i += 2
-                continue
-        elif ch in "^$":
-            ch = '"'
-        out.append(ch)
-        i += 1
-    return "".join(out)
 
 
 def _strip(node: Any, guards: list[str]) -> None:
