@@ -184,10 +184,11 @@ def check_stream(lines: Iterable[bytes], *, contract: str = "v1",
 
 def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
                  buckets: list[array] | None, keyed: tuple[array, array] | None,
-                 ) -> Iterator[Finding]:
+                 tier_at: int = _BLOCK) -> Iterator[Finding]:
     """The checking loop. With `buckets` (a `_KeyIndex`) duplicates are found here; with
     `keyed` = (line numbers, key hashes) instead, every keyed line is recorded for a caller
-    that resolves duplicates across chunks of a file (`stream_parallel`)."""
+    that resolves duplicates across chunks of a file (`stream_parallel`). The tier is used
+    from line `tier_at` on (0: from the start, for a caller that has built it already)."""
     validator = validator_for("event", contract)
     classifier = _Classifier(validator.version)
     # Hot loop: locals only, no allocation for a clean line beyond what parsing needs.
@@ -209,7 +210,7 @@ def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
     # Tier 0 (stream_fastpath): most valid lines are proven valid from their bytes, a
     # block of lines per guard scan; any line it cannot prove takes the tiers below.
     # It is built (~0.1 s) from the second block on: a short stream is not worth it.
-    flagged, key_of = _engine_only, _no_proof
+    flagged, key_of = _tier(validator.version) if tier_at == 0 else (_engine_only, _no_proof)
     source = iter(lines)
     before = 0  # lines before this block
     valid = 0
@@ -217,7 +218,8 @@ def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
         while block := list(islice(source, _BLOCK)):
             skip = flagged(block)
             for index, raw in enumerate(block):
-                if index not in skip and (key := key_of(raw)) is not None:
+                # Unflagged: the block scan found nothing the guard below would flag.
+                if (unflagged := index not in skip) and (key := key_of(raw)) is not None:
                     h = hash(key)
                     if buckets is not None:
                         bucket = buckets[h & 4095]
@@ -250,7 +252,7 @@ def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
                 # orjson has checked the line is UTF-8; the guard reads its raw text.
                 text = raw.decode() if type(raw) is bytes else raw
                 try:
-                    if guard(text):
+                    if unflagged or guard(text):
                         schema_ok = structure_is_valid(doc)
                         secret_ok = True  # the guard includes the secret prefilter
                     else:
@@ -287,13 +289,17 @@ def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
                 yield from _record(summary, _findings(number, doc, validator, classifier,
                                                       schema_ok, secret_ok, fresh))
             before += len(block)
-            if before == _BLOCK:
-                fast = stream_fastpath.fast_path(validator.version)
-                if fast is not None:
-                    flagged, key_of = fast.flagged, fast.key_of
+            if before == tier_at:
+                flagged, key_of = _tier(validator.version)
     finally:
         summary.valid += valid
         summary.lines += valid
+
+
+def _tier(version: str) -> tuple[Any, Any]:
+    """(flagged, key_of) of the proof-of-validity tier, or the engine-only pair without it."""
+    fast = stream_fastpath.fast_path(version)
+    return (fast.flagged, fast.key_of) if fast is not None else (_engine_only, _no_proof)
 
 
 def _record(summary: StreamSummary, found: list[Finding]) -> list[Finding]:

@@ -70,10 +70,10 @@ def _check_chunk(path: str, start: int, end: int, contract: str) -> _ChunkResult
             # it splits the file. One item per newline, plus an unterminated last line.
             data = fh.read(end - start)
             raw_lines = data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
-            found = list(_es._check_lines(_split(data), contract, summary, None, keyed))
+            found = list(_es._check_lines(_split(data), contract, summary, None, keyed, 0))
         else:  # a chunk grown by very long lines: stream it
             counted = _Counted(_es.read_lines(_Window(fh, end - start)))  # type: ignore[arg-type]
-            found = list(_es._check_lines(counted, contract, summary, None, keyed))
+            found = list(_es._check_lines(counted, contract, summary, None, keyed, 0))
             raw_lines = counted.n
     return _ChunkResult(raw_lines, summary.valid, summary.blank, found, numbers, hashes)
 
