@@ -22,9 +22,8 @@ import base64
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, quote_plus
 
 import jsonschema_rs
@@ -69,8 +68,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class SecretFinding:
+class SecretFinding(NamedTuple):
     """One piece of secret-like material. `preview` is redacted, never the secret."""
 
     kind: str

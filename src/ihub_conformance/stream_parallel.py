@@ -181,8 +181,7 @@ def _merge(result: _ChunkResult, offset: int, keys: _es._KeyIndex,
                                        _es.DUPLICATE_REASON))
     counts: Counter[str] = summary.counts
     for number in sorted(by_line):
-        found = [Finding(offset + number, f.kind, f.pointer, f.reason, f.secret_kind)
-                 for f in by_line[number]]
+        found = [Finding(offset + number, *f[1:]) for f in by_line[number]]
         summary.lines += 1
         summary.invalid += 1
         for f in found:

@@ -11,15 +11,18 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from ihub_conformance.contracts import Contract
 
 
-@dataclass(frozen=True, order=True)
-class Violation:
-    """One reason a document breaks the contract, located by an RFC 6901 pointer."""
+class Violation(NamedTuple):
+    """One reason a document breaks the contract, located by an RFC 6901 pointer.
+
+    Immutable and ordered by (pointer, reason); a named tuple is ~2x cheaper to build than
+    a frozen dataclass, and a bad event stream builds one per finding.
+    """
 
     pointer: str
     reason: str
@@ -34,6 +37,7 @@ _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$")
 _SECRETISH_LOWER = re.compile(r"bearer|token|secret|passw|eyj|akia|asia|gh[pousr]_|xox[abprs]-|key")
 
 
+@functools.lru_cache(maxsize=4096)  # run ids, context keys and types repeat in a stream
 def is_plain_name(value: str) -> bool:
     """A short name safe to echo in a message (never anything token-like)."""
     return bool(_PLAIN.match(value)) and not _SECRETISH_LOWER.search(value.lower())
