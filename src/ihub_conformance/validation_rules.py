@@ -192,14 +192,15 @@ def _event_check(vocab: Vocabulary) -> Callable[[Any], Sequence[Violation]]:
 def _key_mismatch(
     pointer: str, run: Any, context: Any, event_type: Any, key: Any, separator: str
 ) -> list[Violation]:
-    if not all(isinstance(part, str) for part in (run, context, event_type, key)):
+    if not (isinstance(run, str) and isinstance(context, str) and isinstance(event_type, str)
+            and isinstance(key, str)):
         return []
     expected = separator.join((run, context, event_type))
     if key == expected:
         return []
     # Echo the expected key only when every part is a plain name: a secret put
     # into context_key must not come back out in a message or report.
-    plain = all(is_plain_name(part) for part in (run, context, event_type))
+    plain = is_plain_name(run) and is_plain_name(context) and is_plain_name(event_type)
     shown = expected if plain else separator.join(("<run>", "<context>", "<type>"))
     return [
         _violation(
