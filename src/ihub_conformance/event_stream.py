@@ -255,12 +255,14 @@ def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
                 # orjson has checked the line is UTF-8; the guard reads its raw text.
                 text = raw.decode() if type(raw) is bytes else raw
                 try:
-                    if unflagged or guard(text):
+                    if unflagged:
                         schema_ok = structure_is_valid(doc)
                         secret_ok = True  # the guard includes the secret prefilter
+                    elif not (secret_ok := clean(text)):
+                        # The slow path runs either way: let it find any schema errors.
+                        schema_ok = False
                     else:
-                        schema_ok = schema_is_valid(doc)
-                        secret_ok = clean(text)
+                        schema_ok = (structure_is_valid if guard(text) else schema_is_valid)(doc)
                 except ValueError:  # not JSON data: cannot come from orjson, but never crash
                     schema_ok, secret_ok = False, clean(text)
                 fresh = True  # no key to compare when a lookup fails (the schema says why)
