@@ -6,6 +6,7 @@ import copy
 import io
 import itertools
 import json
+import os
 import random
 import subprocess
 import sys
@@ -155,3 +156,48 @@ def test_jobs_auto_goes_parallel_only_for_big_files(
         assert main(["validate", "events", str(path)]) == 1
         outputs.append(capsys.readouterr().out)
     assert used == [2] and outputs[0] == outputs[1]
+
+
+def _no_children_left() -> bool:
+    """True when this process has no child, running or unreaped."""
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def test_a_worker_error_is_raised_in_the_caller(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = tmp_path / "events.jsonl"
+    _mixed_stream(stream)
+
+    def broken(path: str, start: int, end: int, contract: str) -> None:
+        if start > 0:
+            raise OSError(5, "Input/output error")
+        return real(path, start, end, contract)
+
+    real = stream_parallel._check_chunk
+    monkeypatch.setattr(stream_parallel, "_check_chunk", broken)
+    with pytest.raises(OSError, match="Input/output error"):
+        list(check_file(str(stream), jobs=2, chunk_bytes=2000))
+    assert _no_children_left()
+
+
+def test_a_worker_that_dies_is_reported_not_waited_for(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = tmp_path / "events.jsonl"
+    _mixed_stream(stream)
+    monkeypatch.setattr(stream_parallel, "_check_chunk", lambda *_: os._exit(9))
+    with pytest.raises(RuntimeError, match="exited without its results"):
+        list(check_file(str(stream), jobs=2, chunk_bytes=2000))
+    assert _no_children_left()
+
+
+def test_stopping_early_leaves_no_worker_behind(tmp_path: Path) -> None:
+    stream = tmp_path / "events.jsonl"
+    _mixed_stream(stream)
+    findings = check_file(str(stream), jobs=2, chunk_bytes=300)
+    next(findings)
+    findings.close()  # the caller stops reading (say, `head` closed the pipe)
+    assert _no_children_left()

@@ -8,8 +8,9 @@ takes the chunks in file order, resolves duplicates against one `_KeyIndex` in l
 and adds the duplicate finding to each line exactly where the one-process loop puts it
 (last). Findings, their order, line numbers and the summary equal `check_stream`'s.
 
-Memory stays bounded: at most `2 * jobs` chunks are in flight, a worker reads its range
-line by line, and results carry only findings plus 16 bytes per keyed line.
+Memory stays bounded: a worker has at most one result waiting in its pipe, a chunk is
+read at once only up to 8 MB (else line by line), and results carry only findings plus 16
+bytes per keyed line. A worker's failure is raised in the parent.
 
 Workers are forked, so they share the parent's compiled validators and its string-hash
 secret (Python's `hash` is the key hash in both modes). Where fork is unavailable, or for
@@ -21,10 +22,13 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
+import pickle
+import signal
 from array import array
 from bisect import bisect_left
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,7 +132,9 @@ def check_file(path: str, *, contract: str = "v1", summary: StreamSummary | None
                jobs: int = 2, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Finding]:
     """Findings for the JSON Lines file at `path`, checked by `jobs` processes (lazy)."""
     summary = summary if summary is not None else StreamSummary(contract)
-    if jobs <= 1 or not fork_available():
+    spans = list(_boundaries(path, chunk_bytes)) if jobs > 1 and fork_available() else []
+    jobs = min(jobs, len(spans))
+    if jobs <= 1:
         with open(path, "rb") as fh:
             yield from _es.check_stream(_es.read_lines(fh), contract=contract, summary=summary)
         return
@@ -137,24 +143,73 @@ def check_file(path: str, *, contract: str = "v1", summary: StreamSummary | None
     _es.secret_scan.prefilter_validator()
     keys = _es._KeyIndex()
     offset = 0
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(jobs) as pool:
-        pending: deque[Any] = deque()
-        ranges = _boundaries(path, chunk_bytes)
-        while True:
-            while len(pending) < 2 * jobs:
-                span = next(ranges, None)
-                if span is None:
-                    break
-                pending.append(pool.apply_async(_check_chunk, (path, *span, contract)))
-            if not pending:
-                break
-            result: _ChunkResult = pending.popleft().get()
+    # Worker j checks chunks j, j + jobs, ... and sends each result down its own pipe; the
+    # parent reads them in file order. No task queue and no helper threads (a Pool's cost
+    # ~0.1 s of parent CPU per 200,000 events, taken from the workers on a busy machine);
+    # a worker blocks on its pipe until its previous result is read, so memory stays
+    # bounded by one result per worker.
+    workers = [_Worker(path, spans[j::jobs], contract) for j in range(jobs)]
+    try:
+        for index in range(len(spans)):
+            result = workers[index % jobs].receive()
             yield from _merge(result, offset, keys, summary)
             offset += result.raw_lines
-        pool.close()  # let the workers exit on their own (and be reaped) when all is done
-        pool.join()
+    finally:
+        for worker in workers:
+            worker.stop()
     summary.distinct_keys = sum(len(b) for b in keys.buckets)
+
+
+class _Worker:
+    """A forked process checking its share of the chunks, in order, into a pipe."""
+
+    def __init__(self, path: str, spans: list[tuple[int, int]], contract: str) -> None:
+        reader, writer = multiprocessing.Pipe(duplex=False)
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into the caller's frames
+            reader.close()
+            code = 0
+            try:
+                for start, end in spans:
+                    writer.send_bytes(pickle.dumps(_check_chunk(path, start, end, contract)))
+            except BaseException as exc:  # reported to the parent, raised there
+                code = 1
+                with suppress(BaseException):
+                    writer.send_bytes(pickle.dumps(_Failed(_picklable(exc))))
+            finally:
+                os._exit(code)
+        writer.close()
+        self.pid, self._reader = pid, reader
+
+    def receive(self) -> _ChunkResult:
+        try:
+            item = pickle.loads(self._reader.recv_bytes())  # noqa: S301 (our own child)
+        except EOFError:
+            raise RuntimeError(f"worker process {self.pid} exited without its results "
+                               "(killed or out of memory?)") from None
+        if isinstance(item, _Failed):
+            raise item.error
+        return item
+
+    def stop(self) -> None:
+        self._reader.close()
+        with suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)  # done already, or the caller gave up early
+        with suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+
+@dataclass
+class _Failed:
+    error: BaseException
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    try:
+        pickle.loads(pickle.dumps(exc))  # noqa: S301 (a round trip of our own object)
+    except Exception:  # any failure: send a plain description instead
+        return RuntimeError(f"worker failed: {type(exc).__name__}: {exc}")
+    return exc
 
 
 def _merge(result: _ChunkResult, offset: int, keys: _es._KeyIndex,
