@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ihub_conformance import event_stream, stream_fastpath
-from ihub_conformance._hyperscan import has_anchor
+from ihub_conformance._hyperscan import first_match_end, has_anchor
 from ihub_conformance.contracts import available_versions, load_contract
 from ihub_conformance.event_stream import check_stream
 from ihub_conformance.stream_fastpath import (
@@ -326,6 +326,18 @@ def test_the_block_scan_flags_whatever_the_per_line_guard_flags() -> None:
         block = [clean] * 5
         block[where] = secret
         assert scan(block) == {where}
+
+
+def test_first_match_end_gives_offsets_into_the_whole_buffer() -> None:
+    end = first_match_end("ab+c")
+    if end is None:
+        pytest.skip("Hyperscan is not installed on this platform")
+    data = b"xxabbc--abc"
+    assert end(data, 0) == 6  # the first match ends after "abbc"
+    assert end(data, 6) == 11  # a later start still counts from the buffer's start
+    assert end(data, 9) == -1  # "bc" alone does not match
+    assert first_match_end("^ab") is None  # block mode would read ^ as the slice's start
+    assert first_match_end("a(?<=b)") is None  # Hyperscan refuses lookbehind: None, no crash
 
 
 def test_anchor_detection() -> None:
