@@ -152,3 +152,55 @@ def test_agrees_with_detect_secrets_plugins(kind: str) -> None:
         assert not plugin.analyze_line(filename="x.txt", line=clean, line_number=1)
         assert not ss.scan_text(clean)
 
+
+
+# Secrets of kinds no detector pattern names and no corpus holds: the entropy checks and the
+# key names have to catch them. Values are fixed (fake) so a failure is reproducible.
+_HEX64 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+UNNAMED_SECRETS = {
+    "mailgun-key": ("note", f"key-{_HEX64[:32]}"),
+    "digitalocean-token": ("note", f"dop_v1_{_HEX64}"),
+    "shopify-token": ("note", f"shpat_{_HEX64[:32]}"),
+    "sentry-dsn": ("target", f"https://{_HEX64[:32]}@o123456.ingest.sentry.io/1234567"),
+    "sendgrid-key": ("note", "SG.FAKEq3Jx9LmT2vWbYz8k1A."
+                             "FAKEn4Rt7Uw0Xy2Za5Bc8De1Fg4Hi7Jk0Lm3No6Pq9Rs"),
+    "vault-token": ("note", "hvs.FAKEcAESIJ3kLmN0pQrStUv2x"),
+    "telegram-bot-token": ("note", "123456789:AAFAKEh7Kq2Lm9Np4Rs8Tv3Wx6Yz1Bc5Df0"),
+    "azure-storage-key": ("note", "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey="
+                                  "FAKEq3Jx9LmT2vWbYz8k1An4Rt7Uw0Xy2Za5Bc8De1Fg4Hi7Jk0Lm3No6Pq9Rs=="),
+    "short-password-as-pw": ("pw", "hunter2"),
+    "password-as-pass": ("pass", "Sup3rS3cret!"),
+    "passphrase": ("passphrase", "correct horse battery staple"),
+    "credentials-as-creds": ("creds", ["user", "p4ssw0rd"]),
+    "signing-key": ("signing_key", "abc123"),
+    "encryption-key": ("Encryption-Key", "abc123"),
+    "master-key": ("masterKey", "abc123"),
+    "hmac-key": ("hmac.key", "abc123"),
+    "doubled-separator-api-key": ("api__key", "abc123"),
+    "slashed-api-key": ("API/KEY", "abc123"),
+    "split-password": ("pass_word", "abc123"),
+    "doubled-separator-access-key": ("access__key", "abc123"),
+}
+
+
+@pytest.mark.parametrize("kind", UNNAMED_SECRETS)
+def test_secrets_of_unnamed_kinds_are_flagged_in_a_stream(kind: str) -> None:
+    from ihub_conformance.event_stream import check_stream
+
+    key, value = UNNAMED_SECRETS[kind]
+    event = gen.valid_event(random.Random(1))
+    event["metadata"]["attributes"][key] = value
+    assert ss.scan_json(event), kind
+    # Through the stream checker too: its fast tier must hand the line to the engine.
+    line = json.dumps(event).encode()
+    assert any(f.kind == "secret" for f in check_stream([line] * 70)), kind
+
+
+@pytest.mark.parametrize("key, value", [
+    ("pass", True), ("pass", 1), ("pw", None), ("passed", "yes"), ("bypass", "none"),
+    ("integrity", f"sha256-{_HEX64}"), ("ref", f"commit-{_HEX64[:40]}"),
+    ("build", f"git-{_HEX64[:40]}"), ("image", f"registry.example/app:git-{_HEX64[:40]}"),
+    ("checksum", f"md5-{_HEX64[:32]}"),
+])
+def test_outcomes_and_prefixed_digests_are_evidence(key: str, value: object) -> None:
+    assert ss.scan_json({key: value}) == [], (key, value)

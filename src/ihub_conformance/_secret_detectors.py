@@ -115,6 +115,7 @@ _LONG_RUN = re.compile(_TOKEN_RUN)
 _DIGIT = re.compile(r"[0-9]")
 _LETTER = re.compile(r"[A-Za-z]")
 _HEX = re.compile(r"[0-9a-f]+|[0-9A-F]+")
+_HEX_RUN = re.compile(r"(?<![0-9A-Za-z])(?:[0-9a-f]{32,}|[0-9A-F]{32,})(?![0-9A-Za-z])")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # One piece of an identifier: words (lower, Capitalised or CamelCase runs of 2+ letters,
 # ACRONYMS) and short numbers. Random tokens interleave single letters and digits.
@@ -127,7 +128,7 @@ _WORD_PIECE = re.compile(r"(?:\d++|[a-z]{2,}+|[A-Z]{2,}+(?![a-z])"
                          r"|(?:[A-Z]{3,}+|[A-Z](?![A-Z]))[a-z]{2,}+)++|v\d+")
 _PIECE_SPLIT = re.compile(r"[_+=/\-.]+")
 _DIGEST_WORDS = re.compile(r"sha|digest|hash|checksum|commit|revision|etag|fingerprint|"
-                           r"integrity|md5", _I)
+                           r"integrity|md5|\bgit\b", _I)
 _TERMS_UP_TO = 256  # token lengths with a cached table of entropy terms
 
 
@@ -167,10 +168,18 @@ def _high_entropy(text: str, context: str,
             continue
         if _HEX.fullmatch(token):
             # Commit ids and content digests are evidence, not secrets.
-            before = context + text[max(0, match.start() - 24):match.start()]
+            before = f"{context} {text[max(0, match.start() - 24):match.start()]}"
             if len(token) >= 32 and _entropy(token) >= 3.0 and not _DIGEST_WORDS.search(before):
                 yield HIGH_ENTROPY_HEX, token
             continue
+        # A long hex run behind a prefix (`dop_v1_…`, `shpat_…`, `key-…`, a URL's user):
+        # a hex secret, unless the prefix or the text before it names a digest.
+        run = _HEX_RUN.search(token)
+        if run and _entropy(run.group()) >= 3.0:
+            before = f"{context} {text[max(0, match.start() - 24):match.start() + run.start()]}"
+            if not _DIGEST_WORDS.search(before):
+                yield HIGH_ENTROPY_HEX, token
+                continue
         if _looks_like_words(token):
             continue
         # Random tokens approach log2(len) bits per character; prose and ids stay far below.

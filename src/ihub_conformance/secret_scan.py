@@ -3,7 +3,7 @@
 Two layers, because event streams are scanned at hundreds of thousands of lines a second:
 
 * a *prefilter* (`PREFILTER_PATTERN`): one case-insensitive regex of anchor literals
-  ("bearer", "AKIA", "eyJ", "-----BEGIN" ...) plus "a run of 21 token characters". Every
+  ("bearer", "AKIA", "eyJ", "-----BEGIN" ...) plus "a run of 16 token characters". Every
   detector below fires only on a string the prefilter matches, so a value the prefilter
   passes is clean by construction. `prefilter_validator()` compiles the same pattern with
   jsonschema-rs (Rust regex, ~1 µs per event line) for the stream's fast path;
@@ -80,12 +80,15 @@ class SecretFinding(NamedTuple):
 # -- prefilter -------------------------------------------------------------------------
 # Anchors every detector needs to see (matched case-insensitively). Keep in step with
 # _DETECTORS and the suspicious keys: a detector whose anchor is missing here never fires.
+# Compound key names allow any run of separators (`api__key`, `API/KEY`): the names are
+# compared with every non-alphanumeric character removed.
 _ANCHORS = (
     "bearer", "basic", "eyj", "begin", "putty", "akia", "asia", "abia", "acca", "a3t",
     "aiza", r"ya29\.", "xox", r"hooks\.slack\.com", "gh[pousr]_", "github_pat_", "glpat-",
-    "[rs]k_", "npm_", "pypi-", "sk-", r"\?", "@", "passw", "pwd", "secret", "token", "auth",
-    "cookie", "header", "body", "credential", "private", "session", "response", "request",
-    "aws", r"api[-_. ]?key", r"access[-_. ]?key", r"\\",
+    "[rs]k_", "npm_", "pypi-", "sk-", r"\?", "@", "pass", "pw", "secret", "token", "auth",
+    "cookie", "header", "body", "cred", "private", "session", "response", "request",
+    "aws", r"(?:api|access|signing|encryption|master|hmac|shared|account|ssh|deploy)"
+    r"[^A-Za-z0-9]*key", r"\\",
 )
 # `_TOKEN_RUN` (from the detectors): long runs of token characters.
 PREFILTER_PATTERN = "(?i)" + "|".join(_ANCHORS) + "|" + _TOKEN_RUN
@@ -159,11 +162,16 @@ _SUSPICIOUS_KEYS = frozenset({
     "headers", "header", "requestheaders", "responseheaders", "rawheaders", "authorization",
     "proxyauthorization", "cookie", "cookies", "setcookie", "password", "passwd", "pwd",
     "secret", "token", "apikey", "xapikey", "credentials", "credential", "privatekey",
-    "accesskey", "secretkey", "sessionid", "clientsecret",
+    "accesskey", "secretkey", "sessionid", "clientsecret", "pw", "pass", "passphrase",
+    "creds", "cred",
 })
 _SUSPICIOUS_ENDINGS = ("password", "passwd", "secret", "token", "apikey", "credentials",
                        "credential", "privatekey", "secretkey", "accesskey", "authorization",
-                       "cookie", "headers", "body")
+                       "cookie", "headers", "body", "passphrase", "creds", "signingkey",
+                       "encryptionkey", "masterkey", "hmackey", "sharedkey", "accountkey",
+                       "sshkey", "deploykey")
+# Names that also read as a check's outcome (`"pass": true`): suspicious with a text value.
+_OUTCOME_NAMES = frozenset({"pass", "pw"})
 _AWS_SECRET_VALUE = re.compile(r"[0-9a-zA-Z/+]{40}")
 
 
@@ -268,7 +276,8 @@ def _walk_flagged_key(k: str, v: Any, pointer: str, out: list[SecretFinding]) ->
     masked = _mask_flagged(k, found)
     # A secret used as a key must not leak through the pointer either.
     here = f"{pointer}/{_escape(masked)}"
-    if _suspicious_name(k):
+    if _suspicious_name(k) and (isinstance(v, str | dict | list)
+                                or _KEY_NORMALISE.sub("", k.lower()) not in _OUTCOME_NAMES):
         out.append(SecretFinding(SUSPICIOUS_KEY, here, f"{masked}: {_describe(v)}"))
     for kind, secret in found:
         out.append(SecretFinding(kind, here, redact(secret)))
