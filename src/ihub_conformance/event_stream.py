@@ -426,7 +426,8 @@ def run_cli(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if summary.invalid else EXIT_OK
 
 
-AUTO_PARALLEL_BYTES = 64 << 20  # below this, forking workers costs about what it saves
+AUTO_PARALLEL_BYTES = 8 << 20  # 4 chunks: below this, forking workers saves little (measured:
+# 5 MB took 0.047 s in one process and 0.040 s in two; 20 MB, 0.18 s and 0.13 s)
 
 
 def auto_jobs(size: int) -> int:

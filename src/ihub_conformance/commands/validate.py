@@ -53,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         metavar="N|auto",
         help="events only: check a regular file with N worker processes (same output). "
-        "Default auto: one per available core (at most 4) for files of 64 MB or more, "
+        "Default auto: one per available core (at most 4) for files of 8 MB or more, "
         "else 1",
     )
 
