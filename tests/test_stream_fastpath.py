@@ -22,6 +22,7 @@ from ihub_conformance.stream_fastpath import (
     fast_path,
     schemas_fingerprint,
 )
+from ihub_conformance.stream_guard import stream_tiers
 from ihub_conformance.validation import validator_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -307,6 +308,23 @@ def test_streams_get_the_same_findings_with_and_without_the_tier(
     assert found == expected and found
     assert (with_tier.as_dict(), with_tier.valid, with_tier.lines) == (
         without.as_dict(), without.valid, without.lines)
+
+
+def test_a_line_the_tier_leaves_unflagged_passes_the_engines_guard() -> None:
+    """event_stream skips `stream_tiers(v).guard` for a line the block scan passed: sound
+    only while every such line passes that guard."""
+    fast = fast_path("v1")
+    guard = stream_tiers("v1").guard
+    lines = [line + b"\n" for line in _corpus()]
+    unflagged = 0
+    for start in range(0, len(lines), 64):
+        block = lines[start:start + 64]
+        skip = fast.flagged(block)
+        for index, raw in enumerate(block):
+            if index not in skip:
+                unflagged += 1
+                assert guard(raw.decode()), raw[:120]
+    assert unflagged > len(lines) // 4  # the corpus has many clean lines to check
 
 
 def test_the_block_scan_flags_whatever_the_per_line_guard_flags() -> None:
