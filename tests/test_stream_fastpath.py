@@ -162,6 +162,20 @@ ENGINE_FAULTS = {
     "form feed between tokens": _raw(b'"viewContext":', b'"viewContext":\x0c'),
     "two documents on a line": orjson.dumps(_event()) + orjson.dumps(_event()),
     "NaN": _raw(b'"attributes":{', b'"attributes":{"n":NaN,'),
+    # Attributes other than observed_at go through msgspec's skipper: it must refuse all
+    # of these as orjson does (or the guard must flag them).
+    "exponent in a nested array": _raw(b'"attributes":{', b'"attributes":{"x":[1, 2e400],'),
+    "exponent after a bracket and a tab": _raw(b'"attributes":{',
+                                               b'"attributes":{"x":[\t-3.5E+400],'),
+    "tab inside an attribute string": _raw(b'"attributes":{', b'"attributes":{"t":"a\tb",'),
+    "control character in an attribute string": _raw(b'"attributes":{',
+                                                     b'"attributes":{"t":"a\x01b",'),
+    "leading zero": _raw(b'"attributes":{', b'"attributes":{"n":01,'),
+    "bare minus": _raw(b'"attributes":{', b'"attributes":{"n":-,'),
+    "truncated literal": _raw(b'"attributes":{', b'"attributes":{"b":tru,'),
+    "missing value": _raw(b'"attributes":{', b'"attributes":{"b":,'),
+    "duplicate observed_at, the last one bad": (
+        orjson.dumps(_event())[:-3] + b',"observed_at":"2026-02-30T00:00:00Z"}}}'),
 }
 
 # Lines at the edges of what both may accept: whatever the tier does, it must agree.
