@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ihub_conformance import stream_parallel
+from ihub_conformance import event_stream, stream_parallel
 from ihub_conformance.event_stream import StreamSummary, check_stream, read_lines
 from ihub_conformance.stream_parallel import _boundaries, check_file, fork_available
 
@@ -200,4 +200,64 @@ def test_stopping_early_leaves_no_worker_behind(tmp_path: Path) -> None:
     findings = check_file(str(stream), jobs=2, chunk_bytes=300)
     next(findings)
     findings.close()  # the caller stops reading (say, `head` closed the pipe)
+    assert _no_children_left()
+
+
+# -- stdin and pipes (check_pipe) ---------------------------------------------------------
+@pytest.mark.parametrize("chunk", [300, 4096, 1 << 20])
+def test_a_pipe_checked_in_parallel_gives_the_one_process_findings(tmp_path: Path,
+                                                                    chunk: int) -> None:
+    path = tmp_path / "mixed.jsonl"
+    _mixed_stream(path)
+    expected = _one_process(path)
+    summary = StreamSummary("v1")
+    with open(path, "rb") as fh:
+        found = [f.as_dict() for f in stream_parallel.check_pipe(fh, summary=summary, jobs=2,
+                                                                 chunk_bytes=chunk)]
+    assert (found, vars(summary)) == expected
+    assert _no_children_left()
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(data=st.lists(st.sampled_from([b"a", b"bcdefgh", b"{}", b"\n", b"\r", b"\r\n",
+                                      b"x" * 40]), max_size=40).map(b"".join),
+       chunk=st.integers(1, 50))
+def test_pipe_chunks_give_the_lines_read_lines_gives(data: bytes, chunk: int) -> None:
+    # Lines of 64 bytes or more stand in for over-long ones (MAX_LINE_BYTES, lowered).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(event_stream, "MAX_LINE_BYTES", 64)
+        got = list(stream_parallel._lines_of(stream_parallel._payloads(io.BytesIO(data),
+                                                                       chunk)))
+    assert got == list(read_lines(io.BytesIO(data), 64))
+
+
+def test_cli_jobs_on_stdin_output_is_byte_identical(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    _mixed_stream(path, 12_000)  # over two chunks (CHUNK_BYTES): the workers are used
+    assert path.stat().st_size > 2 * stream_parallel.CHUNK_BYTES
+    outputs = {}
+    for jobs in ("1", "2"):
+        done = subprocess.run([sys.executable, "-m", "ihub_conformance.cli", "validate",
+                               "events", "-", "--format", "json", "--jobs", jobs],
+                              input=path.read_bytes(), capture_output=True, check=False)
+        assert done.returncode == 1, done.stderr
+        outputs[jobs] = done.stdout
+    assert outputs["1"] == outputs["2"]
+    result = json.loads(outputs["2"])
+    assert result["lines"] + result["summary"]["blank_lines"] == 12_000
+
+
+def test_a_pipe_workers_error_is_raised_and_no_worker_is_left(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "events.jsonl"
+    _mixed_stream(path)
+    monkeypatch.setattr(stream_parallel, "_check_data", lambda *_: 1 / 0)
+    with open(path, "rb") as fh, pytest.raises(ZeroDivisionError):
+        list(stream_parallel.check_pipe(fh, jobs=2, chunk_bytes=2000))
+    assert _no_children_left()
+    with open(path, "rb") as fh:
+        findings = stream_parallel.check_pipe(fh, jobs=2, chunk_bytes=300)
+        monkeypatch.undo()
+        next(findings, None)
+        findings.close()
     assert _no_children_left()

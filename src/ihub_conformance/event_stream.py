@@ -391,8 +391,9 @@ def _open(path: str) -> tuple[IO[bytes], str]:
 def run_cli(args: argparse.Namespace) -> int:
     """`validate events FILE`: exit 0 clean, 1 findings, 2 unreadable input.
 
-    `--jobs N` (N > 1) checks a regular file with N worker processes (stream_parallel);
-    the output is the same as with one. `--jobs auto` picks N from the file's size.
+    `--jobs N` (N > 1) checks the input with N worker processes (stream_parallel); the
+    output is the same as with one. `--jobs auto` picks N from a regular file's size and
+    keeps stdin and pipes in one process, so findings follow the input line by line.
     """
     contract = load_contract(getattr(args, "contract", "v1")).version  # exit 2 if unknown
     fmt = getattr(args, "format", "text")
@@ -409,6 +410,10 @@ def run_cli(args: argparse.Namespace) -> int:
             from ihub_conformance.stream_parallel import check_file
 
             findings = check_file(args.file, contract=contract, summary=summary, jobs=jobs)
+        elif jobs > 1:  # stdin or a pipe, with --jobs N: chunks shipped to the workers
+            from ihub_conformance.stream_parallel import check_pipe
+
+            findings = check_pipe(stream, contract=contract, summary=summary, jobs=jobs)
         else:
             findings = check_stream(read_lines(stream), contract=contract, summary=summary)
         if fmt == "json":

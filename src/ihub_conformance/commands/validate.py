@@ -52,9 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_jobs,
         default="auto",
         metavar="N|auto",
-        help="events only: check a regular file with N worker processes (same output). "
-        "Default auto: one per available core (at most 4) for files of 8 MB or more, "
-        "else 1",
+        help="events only: check with N worker processes (same output; on stdin, "
+        "findings come a chunk at a time). Default auto: one per available core (at "
+        "most 4) for regular files of 8 MB or more, else 1",
     )
 
 
