@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
+import yaml
 
 from gate_helpers import canary_key, clean_repo, live_args, run_gate_cli
+from ihub_conformance.gate import CheckOutcome, key_custody
 from ihub_conformance.reference.server import running_reference_hub
 
 
@@ -66,3 +70,20 @@ def test_cassettes_of_a_scanned_repository_are_found_by_default(keyed, tmp_path,
     assert {f["where"] for f in run.failures("4") if f["what"] == "OPS_HUB_KEY value committed"
             } == {f"{(cassettes / 'untracked.yaml').resolve()}:1"}
     assert keyed.key not in run.everything()
+
+
+def test_this_repository_passes_its_own_workflows_secret_scan() -> None:
+    """The pre-deploy workflows scan this repository with GATE_SCAN_EXCLUDE: every other
+    tracked file must be free of token-like literals (a digest written as bare hex, say)."""
+    root = Path(__file__).resolve().parents[1]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("needs a git work tree")
+    for workflow in (".github/workflows/pre-deploy.yml", ".forgejo/workflows/pre-deploy.yml"):
+        env = next(job["env"] for job in yaml.safe_load(
+            (root / workflow).read_text(encoding="utf-8"))["jobs"].values() if "env" in job)
+        excluded = env["GATE_SCAN_EXCLUDE"].split()
+        out = CheckOutcome("4")
+        scanner = key_custody._Scanner(out, None)
+        found = scanner.scan("this repository", key_custody.tracked_files(str(root)),
+                             key_custody._token_filter([str(root)], excluded))
+        assert found == 0, [(e.what, e.where) for e in out.evidence if not e.ok][:10]
