@@ -10,6 +10,7 @@ import os
 import random
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -260,4 +261,23 @@ def test_a_pipe_workers_error_is_raised_and_no_worker_is_left(
         monkeypatch.undo()
         next(findings, None)
         findings.close()
+    assert _no_children_left()
+
+
+def test_sending_to_a_worker_that_has_ended_is_left_to_receive_to_report() -> None:
+    from ihub_conformance import _stream_workers
+
+    def work(_inbox: object) -> Iterator[object]:
+        raise ZeroDivisionError
+        yield  # a generator, as the workers' loops are
+
+    worker = _stream_workers._Worker(work, inbox=True)
+    try:
+        with pytest.raises(ZeroDivisionError):
+            worker.receive()
+        os.waitpid(worker.pid, 0)  # gone, its end of the inbox with it
+        worker.send(b"\0" * 16)  # no BrokenPipeError: the failure was reported in order
+    finally:
+        worker.stop()
+        worker.stop()  # twice is harmless: a reaped pid is never signalled
     assert _no_children_left()

@@ -17,7 +17,7 @@ from array import array
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,23 +68,30 @@ def _compile(contract: str) -> None:
 def _collect(workers: list[_Worker], total: int | None, summary: StreamSummary,
              sent: Callable[[], int] | None = None,
              after: Callable[[], None] | None = None) -> Iterator[Finding]:
-    """Results in order (chunk i from worker i % jobs), merged; the workers stopped at the
-    end, or when the caller stops early. `total` chunks, or as many as `sent()` says."""
+    """Results in order (chunk i from worker i % jobs), merged: `total` chunks, or as many
+    as `sent()` says; `after()` runs after each result arrives."""
     keys = _es._KeyIndex()
     offset = index = 0
     jobs = len(workers)
+    while index < (total if total is not None else sent()):  # type: ignore[misc]
+        result = workers[index % jobs].receive()
+        index += 1
+        if after is not None:
+            after()
+        yield from _merge(result, offset, keys, summary)
+        offset += result.raw_lines
+    summary.distinct_keys = sum(len(b) for b in keys.buckets)
+
+
+@contextmanager
+def _stopping(workers: list[_Worker]) -> Iterator[list[_Worker]]:
+    """`workers` (filled inside the block), all stopped however the block ends: at the
+    end, on an error (a failed fork among them), or when the caller stops reading."""
     try:
-        while index < (total if total is not None else sent()):  # type: ignore[misc]
-            result = workers[index % jobs].receive()
-            index += 1
-            if after is not None:
-                after()
-            yield from _merge(result, offset, keys, summary)
-            offset += result.raw_lines
+        yield workers
     finally:
         for worker in workers:
             worker.stop()
-    summary.distinct_keys = sum(len(b) for b in keys.buckets)
 
 
 class _Worker:
@@ -120,10 +127,12 @@ class _Worker:
         if inbox_reader is not None:
             inbox_reader.close()
         self.pid, self._reader, self._inbox = pid, reader, inbox_writer
+        self._stopped = False
 
     def send(self, message: bytes) -> None:
         assert self._inbox is not None
-        self._inbox.send_bytes(message)
+        with suppress(BrokenPipeError):  # the worker has ended: `receive` reports why
+            self._inbox.send_bytes(message)
 
     def close_inbox(self) -> None:
         if self._inbox is not None and not self._inbox.closed:
@@ -140,6 +149,9 @@ class _Worker:
         return item
 
     def stop(self) -> None:
+        if self._stopped:
+            return  # reaped: its pid may belong to another process by now
+        self._stopped = True
         self.close_inbox()
         self._reader.close()
         with suppress(ProcessLookupError):

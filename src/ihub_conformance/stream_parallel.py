@@ -39,6 +39,7 @@ from ihub_conformance._stream_workers import (
     _compile,
     _result_of,
     _split,
+    _stopping,
     _Worker,
 )
 from ihub_conformance.event_stream import Finding, StreamSummary
@@ -120,12 +121,12 @@ def check_file(path: str, *, contract: str = "v1", summary: StreamSummary | None
     _compile(contract)
     # Worker j checks chunks j, j + jobs, ... itself (it reads the file) and sends each
     # result down its own pipe; the parent reads them in file order.
-    workers: list[_Worker] = []
-    for j in range(jobs):
-        workers.append(_Worker(lambda _inbox, mine=spans[j::jobs]: (
-            _check_chunk(path, start, end, contract) for start, end in mine),
-            siblings=workers))
-    yield from _collect(workers, len(spans), summary)
+    with _stopping([]) as workers:
+        for j in range(jobs):
+            workers.append(_Worker(lambda _inbox, mine=spans[j::jobs]: (
+                _check_chunk(path, start, end, contract) for start, end in mine),
+                siblings=workers))
+        yield from _collect(workers, len(spans), summary)
 
 
 def check_pipe(stream: IO[bytes], *, contract: str = "v1",
@@ -151,8 +152,7 @@ def check_pipe(stream: IO[bytes], *, contract: str = "v1",
     slot_bytes = chunk_bytes + _es.MAX_LINE_BYTES  # a chunk plus a line left over
     # Anonymous shared memory: the workers forked below see the parent's writes, and the
     # input (secrets and all) never touches the disk.
-    with mmap.mmap(-1, slots * slot_bytes) as ring:
-        workers: list[_Worker] = []
+    with mmap.mmap(-1, slots * slot_bytes) as ring, _stopping([]) as workers:
         for _ in range(jobs):
             workers.append(_Worker(lambda inbox: _check_slots(inbox, ring, slot_bytes,
                                                               contract),
