@@ -27,6 +27,8 @@ CLEAN_STRINGS = [
     "railiance-postgres-daily", "spec.template.image", "activity_core_run_id",
     "Railiance service catalog", "basic monitoring enabled", "token bucket rate limiter",
     "OpsEndpointVerifiedRailianceProduction2026", "ops-service-discovered-2026-06-27-0001",
+    "TLS_AES_256_GCM_SHA384", "ECDHE-RSA-AES128-GCM-SHA256", "x86_64-unknown-linux-gnu",
+    "k8s-1.29.3-eks-ae9a62a", "2026W26D3T10H00M00S", "OPS_HUB_WIDGET_MAPPING",
 ]
 
 
@@ -180,6 +182,9 @@ UNNAMED_SECRETS = {
     "slashed-api-key": ("API/KEY", "abc123"),
     "split-password": ("pass_word", "abc123"),
     "doubled-separator-access-key": ("access__key", "abc123"),
+    "databricks-token": ("note", f"dapi{_HEX64[:32]}"),
+    "upper-case-base32-key": ("note", "AGE-SECRET-KEY-1FAKE0RCXN22PXGX8WDZRMH3FNBDVPINE9NNOVJARJI8"
+                                      "QLHBIAWPUBLQDI07HE4"),
 }
 
 

@@ -115,7 +115,7 @@ _LONG_RUN = re.compile(_TOKEN_RUN)
 _DIGIT = re.compile(r"[0-9]")
 _LETTER = re.compile(r"[A-Za-z]")
 _HEX = re.compile(r"[0-9a-f]+|[0-9A-F]+")
-_HEX_RUN = re.compile(r"(?<![0-9A-Za-z])(?:[0-9a-f]{32,}|[0-9A-F]{32,})(?![0-9A-Za-z])")
+_HEX_RUN = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9a-f]{32,}|[0-9A-F]{32,})(?![0-9A-Fa-f])")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # One piece of an identifier: words (lower, Capitalised or CamelCase runs of 2+ letters,
 # ACRONYMS) and short numbers. Random tokens interleave single letters and digits.
@@ -127,6 +127,7 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _WORD_PIECE = re.compile(r"(?:\d++|[a-z]{2,}+|[A-Z]{2,}+(?![a-z])"
                          r"|(?:[A-Z]{3,}+|[A-Z](?![A-Z]))[a-z]{2,}+)++|v\d+")
 _PIECE_SPLIT = re.compile(r"[_+=/\-.]+")
+_SWITCHES = re.compile(r"[0-9](?=[A-Za-z])|[A-Za-z](?=[0-9])")  # letter-digit boundaries
 _DIGEST_WORDS = re.compile(r"sha|digest|hash|checksum|commit|revision|etag|fingerprint|"
                            r"integrity|md5|\bgit\b", _I)
 _TERMS_UP_TO = 256  # token lengths with a cached table of entropy terms
@@ -148,8 +149,14 @@ def _entropy(s: str) -> float:
 
 
 def _looks_like_words(token: str) -> bool:
-    """Identifier-like runs (`ops-endpoint-verified`, `Api2ServiceCatalog`) are not secrets."""
-    return all(map(_WORD_PIECE.fullmatch, filter(None, _PIECE_SPLIT.split(token))))
+    """Identifier-like runs (`ops-endpoint-verified`, `Api2ServiceCatalog`) are not secrets.
+
+    A long piece that keeps switching between letters and digits (upper-case base32, say)
+    is a token even when each of its runs would pass as a word.
+    """
+    return all(_WORD_PIECE.fullmatch(piece)
+               and (len(piece) < 20 or len(_SWITCHES.findall(piece)) < 6)
+               for piece in filter(None, _PIECE_SPLIT.split(token)))
 
 
 def _high_entropy(text: str, context: str,
