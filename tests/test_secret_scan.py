@@ -209,3 +209,13 @@ def test_secrets_of_unnamed_kinds_are_flagged_in_a_stream(kind: str) -> None:
 ])
 def test_outcomes_and_prefixed_digests_are_evidence(key: str, value: object) -> None:
     assert ss.scan_json({key: value}) == [], (key, value)
+
+
+@pytest.mark.parametrize("key", ["trace_id", "spanId", "request-ids", "uuid", "runUID"])
+def test_random_identifiers_under_id_keys_are_evidence(key: str) -> None:
+    # Trace, span and request ids are random by design; a key naming an id says so.
+    for value in (_HEX64[:32], "req_01J1F2G3H4K5M6N7P8Q9R0S1T2", "01ARZ3NDEKTSV4RRFFQ69G5FAV"):
+        assert ss.scan_json({key: value}) == [], (key, value)
+    # Named formats still count there, and the same random hex elsewhere still counts.
+    assert ss.scan_json({key: "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"})
+    assert ss.scan_json({"note": _HEX64[:32]})

@@ -127,6 +127,10 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _WORD_PIECE = re.compile(r"(?:\d++|[a-z]{2,}+|[A-Z]{2,}+(?![a-z])"
                          r"|(?:[A-Z]{3,}+|[A-Z](?![A-Z]))[a-z]{2,}+)++|v\d+")
 _PIECE_SPLIT = re.compile(r"[_+=/\-.]+")
+# A key naming an identifier: `id`, `trace_id`, `request-ids`, `snapshotUid`, `runID`.
+_ID_KEY = re.compile(r"(?:^|[^A-Za-z])(?:[iI][dD]s?|[uU]u?[iI][dD]|[uU][lL][iI][dD]"
+                     r"|[gG][uU][iI][dD])$"
+                     r"|[a-z](?:Id|ID|Ids|IDs|Uid|UID|Uuid|UUID|Ulid|ULID|Guid|GUID)$")
 _SWITCHES = re.compile(r"[0-9](?=[A-Za-z])|[A-Za-z](?=[0-9])")  # letter-digit boundaries
 _DIGEST_WORDS = re.compile(r"sha|digest|hash|checksum|commit|revision|etag|fingerprint|"
                            r"integrity|md5|\bgit\b", _I)
@@ -161,7 +165,13 @@ def _looks_like_words(token: str) -> bool:
 
 def _high_entropy(text: str, context: str,
                   taken: list[tuple[int, int]]) -> Iterator[tuple[str, str]]:
-    """High-entropy tokens of `text` not overlapping a span in `taken` (found earlier)."""
+    """High-entropy tokens of `text` not overlapping a span in `taken` (found earlier).
+
+    None under a key naming an identifier (`trace_id`, `requestId`, `uuid`): a trace id is
+    random hex by design. The named patterns (AKIA..., ghp_..., JWTs) still apply there.
+    """
+    if context and _ID_KEY.search(context):
+        return
     for match in _CANDIDATE.finditer(text):
         token = match.group(0).strip("=")
         # The overlap test comes first: it is cheap, and a token another finding already
