@@ -65,19 +65,17 @@ def _compile(contract: str) -> None:
     _es.secret_scan.prefilter_validator()
 
 
-def _collect(workers: list[_Worker], total: int | None, summary: StreamSummary,
-             sent: Callable[[], int] | None = None,
-             after: Callable[[], None] | None = None) -> Iterator[Finding]:
-    """Results in order (chunk i from worker i % jobs), merged: `total` chunks, or as many
-    as `sent()` says; `after()` runs after each result arrives."""
+def _collect(workers: list[_Worker], summary: StreamSummary, chunks: Callable[[], int],
+             after: Callable[[], None] = lambda: None) -> Iterator[Finding]:
+    """Results in order (chunk i from worker i % jobs), merged, while fewer than `chunks()`
+    have arrived; `after()` runs as each result arrives."""
     keys = _es._KeyIndex()
     offset = index = 0
     jobs = len(workers)
-    while index < (total if total is not None else sent()):  # type: ignore[misc]
+    while index < chunks():
         result = workers[index % jobs].receive()
         index += 1
-        if after is not None:
-            after()
+        after()
         yield from _merge(result, offset, keys, summary)
         offset += result.raw_lines
     summary.distinct_keys = sum(len(b) for b in keys.buckets)

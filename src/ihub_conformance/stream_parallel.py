@@ -126,7 +126,7 @@ def check_file(path: str, *, contract: str = "v1", summary: StreamSummary | None
             workers.append(_Worker(lambda _inbox, mine=spans[j::jobs]: (
                 _check_chunk(path, start, end, contract) for start, end in mine),
                 siblings=workers))
-        yield from _collect(workers, len(spans), summary)
+        yield from _collect(workers, summary, lambda: len(spans))
 
 
 def check_pipe(stream: IO[bytes], *, contract: str = "v1",
@@ -177,7 +177,7 @@ def check_pipe(stream: IO[bytes], *, contract: str = "v1",
         for _ in range(slots):
             send_next()
         # Result i frees slot i % slots: the chunk it held was read before it was checked.
-        yield from _collect(workers, None, summary, lambda: sent, send_next)
+        yield from _collect(workers, summary, lambda: sent, send_next)
 
 
 _END: Any = object()
