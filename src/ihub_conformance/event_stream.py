@@ -11,7 +11,7 @@ rule and one insertion into a compact key index. Lines the guard flags get the f
 schema and the secret prefilter; error objects, secret detectors and pointers are built
 only for lines that fail a fast check. The input is read line by line; memory does not
 depend on the stream's length except for 8 bytes per distinct idempotency key (see
-`_KeyIndex`). `--jobs N` spreads a file over N processes (stream_parallel).
+`_KeyIndex`). `--jobs N` spreads the input over N processes (stream_parallel).
 """
 
 from __future__ import annotations
