@@ -170,7 +170,7 @@ _SUSPICIOUS_ENDINGS = ("password", "passwd", "secret", "token", "apikey", "crede
                        "cookie", "headers", "body", "passphrase", "creds", "signingkey",
                        "encryptionkey", "masterkey", "hmackey", "sharedkey", "accountkey",
                        "sshkey", "deploykey")
-# Names that also read as a check's outcome (`"pass": true`): suspicious with a text value.
+# Names that also read as a check's outcome (`"pass": true`): see _suspicious_name.
 _OUTCOME_NAMES = frozenset({"pass", "pw"})
 _AWS_SECRET_VALUE = re.compile(r"[0-9a-zA-Z/+]{40}")
 
@@ -182,8 +182,12 @@ def is_suspicious_key(key: str) -> bool:
     return _suspicious_name(key)
 
 
-def _suspicious_name(key: str) -> bool:
+def _suspicious_name(key: str, value: Any = "") -> bool:
+    # `value`: what the key holds; `pass` and `pw` name a credential only when it is text
+    # or structure (`"pass": true` is a check's outcome). Text is assumed when unknown.
     norm = _KEY_NORMALISE.sub("", key.lower())
+    if norm in _OUTCOME_NAMES and not isinstance(value, str | dict | list):
+        return False
     return norm in _SUSPICIOUS_KEYS or norm.endswith(_SUSPICIOUS_ENDINGS)
 
 
@@ -276,8 +280,7 @@ def _walk_flagged_key(k: str, v: Any, pointer: str, out: list[SecretFinding]) ->
     masked = _mask_flagged(k, found)
     # A secret used as a key must not leak through the pointer either.
     here = f"{pointer}/{_escape(masked)}"
-    if _suspicious_name(k) and (isinstance(v, str | dict | list)
-                                or _KEY_NORMALISE.sub("", k.lower()) not in _OUTCOME_NAMES):
+    if _suspicious_name(k, v):
         out.append(SecretFinding(SUSPICIOUS_KEY, here, f"{masked}: {_describe(v)}"))
     for kind, secret in found:
         out.append(SecretFinding(kind, here, redact(secret)))
