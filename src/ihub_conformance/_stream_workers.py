@@ -78,7 +78,7 @@ def _collect(workers: list[_Worker], summary: StreamSummary, chunks: Callable[[]
         after()
         yield from _merge(result, offset, keys, summary)
         offset += result.raw_lines
-    summary.distinct_keys = sum(len(b) for b in keys.buckets)
+    summary.distinct_keys = len(keys)
 
 
 @contextmanager

@@ -123,6 +123,10 @@ class _KeyIndex:
     def __init__(self) -> None:
         self.buckets = [array("q") for _ in range(4096)]
 
+    def __len__(self) -> int:
+        """Distinct keys recorded."""
+        return sum(map(len, self.buckets))
+
     def seen(self, h: int) -> bool:
         """Record `h`; True when it was recorded before (check_stream inlines this)."""
         bucket = self.buckets[h & 4095]
@@ -182,7 +186,7 @@ def check_stream(lines: Iterable[bytes], *, contract: str = "v1",
     try:
         yield from _check_lines(lines, contract, summary, keys.buckets, None)
     finally:
-        summary.distinct_keys = sum(len(b) for b in keys.buckets)
+        summary.distinct_keys = len(keys)
 
 
 def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
