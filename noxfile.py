@@ -53,7 +53,7 @@ def bench(session: nox.Session) -> None:
 def mutants(session: nox.Session) -> None:
     """Run the suite against every fault variant of the reference hub; print a kill table."""
     _install(session)
-    session.run("python", "-m", "ihub_conformance.mutants", *session.posargs)
+    session.run("ihub-conformance", "mutants", *session.posargs)
 
 
 @nox.session

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import orjson
 
-from ihub_conformance.event_stream import auto_jobs
+from ihub_conformance.stream.pipeline import auto_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = ROOT / "contracts" / "v1"
@@ -111,7 +111,7 @@ def parse_only(path: Path) -> None:
 def library_path(path: Path, limit: int | None = None) -> int:
     from itertools import islice
 
-    from ihub_conformance.event_stream import check_stream
+    from ihub_conformance.stream.pipeline import check_stream
 
     with open(path, "rb") as fh:
         lines = islice(fh, limit) if limit else fh
@@ -120,7 +120,7 @@ def library_path(path: Path, limit: int | None = None) -> int:
 
 def tier_share(path: Path) -> tuple[str, float]:
     """(guard scanner, share of lines) the proof-of-validity tier settles without the engine."""
-    from ihub_conformance.stream_fastpath import fast_path
+    from ihub_conformance.stream.fastpath import fast_path
 
     fast = fast_path("v1")
     if fast is None:
@@ -136,7 +136,7 @@ def tier_share(path: Path) -> tuple[str, float]:
 
 
 def parallel_path(path: Path, jobs: int) -> int:
-    from ihub_conformance.stream_parallel import check_file
+    from ihub_conformance.stream.parallel import check_file
 
     return sum(1 for _ in check_file(str(path), jobs=jobs))
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from ihub_conformance.contracts import load_contract
-from ihub_conformance.validation import KINDS, validator_for
+from ihub_conformance.contract.loader import load_contract
+from ihub_conformance.validation.engine import KINDS, validator_for
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus" / "v1"
 KIND_LIST = ["event", "mapping", "manifest", "widget", "progress"]

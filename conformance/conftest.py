@@ -18,18 +18,18 @@ from typing import Any
 
 import pytest
 
-from ihub_conformance import recording
-from ihub_conformance.assumptions import load_assumptions
-from ihub_conformance.client import redact_url
+from ihub_conformance.contract.assumptions import load_assumptions
 from ihub_conformance.errors import ConformanceError
-from ihub_conformance.hooks import requirement_ids, state
-from ihub_conformance.hub_session import (
+from ihub_conformance.hub.client import redact_url
+from ihub_conformance.hub.target import open_target
+from ihub_conformance.suite import recording
+from ihub_conformance.suite.plugin import requirement_ids, state
+from ihub_conformance.suite.session import (
     HubSession,
     fixed_clock,
     new_run_id,
     replay_credentials,
 )
-from ihub_conformance.target import open_target
 
 HERE = Path(__file__).resolve().parent
 # Tests that talk to a hub with their own HTTP stack instead of HubSession; they

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from ihub_conformance.hub_session import HubSession
-from ihub_conformance.secret_scan import contains_literal, scan_json
+from ihub_conformance.secrets.scan import contains_literal, scan_json
+from ihub_conformance.suite.session import HubSession
 
 requirement = pytest.mark.requirement
 PROBE = "ops_inventory_probe"

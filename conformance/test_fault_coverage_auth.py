@@ -3,7 +3,7 @@
 Hubs outside the fault catalogue survived the rest of the suite when they compared
 only the start of a key (the real key plus one character got in), matched keys
 case-insensitively, or copied the presented key into an answer to a POST (the
-echo check elsewhere reads GET answers only). `python -m ihub_conformance.mutants`
+echo check elsewhere reads GET answers only). `ihub-conformance mutants`
 runs the suite against such hubs.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from ihub_conformance.hub_session import WRONG_KEY, HubSession
-from ihub_conformance.secret_scan import contains_literal
+from ihub_conformance.secrets.scan import contains_literal
+from ihub_conformance.suite.session import WRONG_KEY, HubSession
 
 requirement = pytest.mark.requirement
 UNREGISTERED_TYPE = "ihub-conformance-unregistered-event-type"

@@ -4,7 +4,7 @@ Hubs outside the fault catalogue survived the rest of the suite when they kept o
 the metadata keys activity-core sends, refused `application/json; charset=utf-8`,
 or parsed a JSON body whatever its Content-Type (the other content-type checks
 send a body that is not JSON, so sniffing hubs refused it anyway).
-`python -m ihub_conformance.mutants` runs the suite against such hubs.
+`ihub-conformance mutants` runs the suite against such hubs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ihub_conformance.hub_session import HubSession
+from ihub_conformance.suite.session import HubSession
 
 requirement = pytest.mark.requirement
 

@@ -4,7 +4,7 @@ The other registry tests accept the manifest's first widget type and one live sc
 and refuse unknown names, so a hub that checked widget types against the manifest
 (refusing the registered `generic-panel`) or refused the registered default scope
 `internal` when sent explicitly passed them. Here every name the registries list
-is posted once. `python -m ihub_conformance.mutants` runs the suite against such hubs.
+is posted once. `ihub-conformance mutants` runs the suite against such hubs.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ihub_conformance.hub_session import HubSession
+from ihub_conformance.suite.session import HubSession
 
 requirement = pytest.mark.requirement
 

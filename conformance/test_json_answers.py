@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ihub_conformance.hub_session import WRONG_KEY, HubSession
+from ihub_conformance.suite.session import WRONG_KEY, HubSession
 
 requirement = pytest.mark.requirement
 SEED_WIDGET = "00000000-0000-4000-8000-000000000101"

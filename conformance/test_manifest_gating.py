@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ihub_conformance.hub_session import HubSession
+from ihub_conformance.suite.session import HubSession
 
 requirement = pytest.mark.requirement
 UNREGISTERED = "ihub-conformance-unregistered-event"

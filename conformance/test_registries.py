@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ihub_conformance._paths import contracts_dir
-from ihub_conformance.hub_session import HubSession
+from ihub_conformance.suite.session import HubSession
 
 requirement = pytest.mark.requirement
 

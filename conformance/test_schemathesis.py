@@ -18,9 +18,9 @@ import pytest
 import schemathesis
 from schemathesis.config import SchemathesisConfig
 
-from ihub_conformance.hooks import active_state
-from ihub_conformance.hub_session import HubSession
-from ihub_conformance.openapi import bundle_openapi
+from ihub_conformance.contract.openapi import bundle_openapi
+from ihub_conformance.suite.plugin import active_state
+from ihub_conformance.suite.session import HubSession
 
 SEED = 20260627
 PROGRESS_PATH = "/progress/"

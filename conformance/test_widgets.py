@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ihub_conformance.hub_session import HubSession
+from ihub_conformance.suite.session import HubSession
 
 requirement = pytest.mark.requirement
 UNKNOWN_HUB = "00000000-0000-4000-8000-00000000dead"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ihub_conformance.errors import ConformanceError
+
 _PACKAGE = Path(__file__).resolve().parent
 _CHECKOUT = _PACKAGE.parents[1]
 
@@ -36,3 +38,14 @@ def example_mapping() -> Path:
 def checkout_root() -> Path | None:
     """The repository root when running from a checkout, else None."""
     return _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else None
+
+
+def suite_dir() -> Path:
+    """conformance/ of the checkout, else the copy shipped inside the package."""
+    root = checkout_root()
+    if root is not None and (root / "conformance" / "conftest.py").is_file():
+        return root / "conformance"
+    shipped = _PACKAGE / "_data" / "conformance"
+    if (shipped / "conftest.py").is_file():
+        return shipped
+    raise ConformanceError("the conformance suite (conformance/) is not installed")

@@ -17,6 +17,8 @@ _COMMANDS = {
     "serve": "serve",
     "run": "run",
     "gate": "gate",
+    "mutants": "mutants",
+    "catalog": "catalog",
 }
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ihub_conformance.contracts import DEFAULT_VERSION
-from ihub_conformance.target import DEFAULT_KEY_ENV
+from ihub_conformance.contract.loader import DEFAULT_VERSION
+from ihub_conformance.hub.target import DEFAULT_KEY_ENV
 
 
 def add_key_env(parser: argparse.ArgumentParser) -> None:

@@ -30,12 +30,10 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ihub_conformance import recording
-from ihub_conformance._paths import checkout_root
-from ihub_conformance.assumptions import load_assumptions
-from ihub_conformance.catalog import load_catalog
-from ihub_conformance.client import redact_url
+from ihub_conformance._paths import suite_dir
 from ihub_conformance.commands._common import add_assumptions, add_contract, add_key_env
+from ihub_conformance.contract.assumptions import load_assumptions
+from ihub_conformance.contract.catalog import load_catalog
 from ihub_conformance.errors import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -43,8 +41,10 @@ from ihub_conformance.errors import (
     InputError,
     TargetUnreachable,
 )
-from ihub_conformance.target import REFERENCE, REPLAY, key_from_env, parse_target_spec
-from ihub_conformance.verdict import build_verdict, schema_violations, write_reports
+from ihub_conformance.hub.client import redact_url
+from ihub_conformance.hub.target import REFERENCE, REPLAY, key_from_env, parse_target_spec
+from ihub_conformance.suite import recording
+from ihub_conformance.suite.report import build_verdict, schema_violations, write_reports
 
 HELP = "Run the conformance suite against a hub and write the verdict and reports."
 CONNECT_TIMEOUT = 3.0
@@ -80,17 +80,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fault", action="append", default=[], metavar="NAME",
                         help="reference target only: switch on a deliberate contract violation "
                         "(mutation testing; repeatable; see reference/faults.py)")
-
-
-def suite_dir() -> Path:
-    """conformance/ of the checkout, else the copy shipped inside the package."""
-    root = checkout_root()
-    if root is not None and (root / "conformance" / "conftest.py").is_file():
-        return root / "conformance"
-    shipped = Path(__file__).resolve().parents[1] / "_data" / "conformance"
-    if (shipped / "conftest.py").is_file():
-        return shipped
-    raise ConformanceError("the conformance suite (conformance/) is not installed")
 
 
 def check_reachable(url: str, timeout: float = CONNECT_TIMEOUT) -> None:

@@ -9,9 +9,9 @@ from typing import Any
 
 import yaml
 
-from ihub_conformance.contracts import DEFAULT_VERSION, load_contract
-from ihub_conformance.errors import EXIT_FINDINGS, EXIT_OK, ConformanceError, InputError
-from ihub_conformance.validation import Violation, validator_for
+from ihub_conformance.contract.loader import DEFAULT_VERSION, load_contract
+from ihub_conformance.errors import EXIT_FINDINGS, EXIT_OK, InputError
+from ihub_conformance.validation.engine import Violation, validator_for
 
 HELP = "Validate a widget mapping, interaction event, manifest, widget or progress list."
 
@@ -85,16 +85,9 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _run_stream(args: argparse.Namespace) -> int:
-    try:
-        from ihub_conformance.event_stream import run_cli
-    except ModuleNotFoundError as exc:
-        if exc.name != "ihub_conformance.event_stream":
-            raise
-        raise ConformanceError(
-            "validate events: the event-stream validator (ihub_conformance.event_stream) "
-            "is not available in this build"
-        ) from None
-    return int(run_cli(args))
+    from ihub_conformance.commands import events  # imports the stream machinery only when asked
+
+    return events.main(args)
 
 
 def _as_json(source: str, kind: str, version: str, found: list[Violation]) -> dict[str, Any]:

@@ -10,21 +10,21 @@ from typing import Any
 
 
 def _scanner() -> Any:
-    from ihub_conformance import secret_scan
+    from ihub_conformance.secrets import scan as secret_scan
 
     return secret_scan
 
 
 def violations(kind: str, doc: Any, version: str = "v1") -> list[tuple[str, str]]:
     """(JSON pointer, reason) for each way ``doc`` breaks the contract schema ``kind``."""
-    from ihub_conformance.validation import validator_for
+    from ihub_conformance.validation.engine import validator_for
 
     return [(v.pointer, v.reason) for v in validator_for(kind, version).violations(doc)]
 
 
 def vocabulary(version: str = "v1") -> dict[str, Any]:
     """The contract's live vocabulary document (vocabulary/ops-hub.json)."""
-    from ihub_conformance.contracts import load_contract
+    from ihub_conformance.contract.loader import load_contract
 
     vocab = load_contract(version).vocabulary
     return dict(vocab) if not isinstance(vocab, dict) else vocab

@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 
-from ihub_conformance.assumptions import Assumptions
-from ihub_conformance.client import InterHubClient
+from ihub_conformance.contract.assumptions import Assumptions
 from ihub_conformance.gate.inputs import MappingInput
 from ihub_conformance.gate.k8s import RuntimeManifests
 from ihub_conformance.gate.model import DEFAULT_REQUIRED, WriteLog
+from ihub_conformance.hub.client import InterHubClient
 
 
 @dataclass

@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 
-from ihub_conformance.client import redact_url
 from ihub_conformance.gate import _deps
 from ihub_conformance.gate.context import GateContext
 from ihub_conformance.gate.model import FALLBACK, CheckOutcome
+from ihub_conformance.hub.client import redact_url
 
 EVENT_TYPE = "ops_inventory_probe"
 LIMIT = 20

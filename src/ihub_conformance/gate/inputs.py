@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ihub_conformance._files import read_text
+from ihub_conformance.documents import read_text
 from ihub_conformance.errors import InputError
 
 MAPPING_ENV = "OPS_HUB_WIDGET_MAPPING"

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from ihub_conformance._files import read_text, yaml_error_where
+from ihub_conformance.documents import read_text, yaml_error_where
 from ihub_conformance.errors import InputError
 
 # Workload kinds and where their pod spec sits.

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from ihub_conformance.assumptions import load_assumptions
-from ihub_conformance.client import InterHubClient, redact_url
+from ihub_conformance.contract.assumptions import load_assumptions
 from ihub_conformance.errors import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -46,8 +45,9 @@ from ihub_conformance.gate.runtime_config import check_runtime_config, runtime_m
 from ihub_conformance.gate.seed_widgets import check_seed_widgets
 from ihub_conformance.gate.smoke import check_smoke
 from ihub_conformance.gate.vocabulary_drift import check_vocabulary_drift
-from ihub_conformance.target import REFERENCE, REPLAY, Target, key_from_env, open_target
-from ihub_conformance.target import parse_target_spec as _parse_target
+from ihub_conformance.hub.client import InterHubClient, redact_url
+from ihub_conformance.hub.target import REFERENCE, REPLAY, Target, key_from_env, open_target
+from ihub_conformance.hub.target import parse_target_spec as _parse_target
 
 # Bounded and prompt: a dead target is reported (exit 3) within the connect timeout.
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)

@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ihub_conformance._paths import contracts_dir
-from ihub_conformance.assumptions import Assumptions, load_assumptions
+from ihub_conformance.contract.assumptions import Assumptions, load_assumptions
 from ihub_conformance.errors import ConformanceError
 from ihub_conformance.reference import rules
 from ihub_conformance.reference.auth import (

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 import httpx
 import uvicorn
 
-from ihub_conformance.assumptions import load_assumptions
+from ihub_conformance.contract.assumptions import load_assumptions
 from ihub_conformance.errors import ConformanceError, InputError
 from ihub_conformance.reference.app import DEFAULT_RATE_LIMIT, create_app
 from ihub_conformance.reference.seed import load_seed

@@ -1,0 +1,81 @@
+"""`ihub-conformance mutants`: the suite against every fault variant of the reference hub."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from ihub_conformance.errors import EXIT_FINDINGS, EXIT_OK, ConformanceError
+from ihub_conformance.reference.faults import FAULTS, check_faults
+from ihub_conformance.suite.mutants import (
+    DEFAULT_EXAMPLES,
+    DEFAULT_TIMEOUT_S,
+    render_table,
+    report_document,
+    run_all,
+    summary,
+)
+
+HELP = ("Run the conformance suite against every fault variant of the reference hub and the "
+        "faithful hub; print the kill table (exit 0 only when every variant is killed on target).")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fault", action="append", default=[], metavar="NAME",
+                        help="only this fault (repeatable; default: every fault in FAULTS)")
+    parser.add_argument("--jobs", type=int, default=2, metavar="N",
+                        help="variants run in parallel (default 2)")
+    parser.add_argument("--examples", type=int, default=DEFAULT_EXAMPLES, metavar="N",
+                        help=f"Schemathesis examples per operation (default {DEFAULT_EXAMPLES})")
+    parser.add_argument("--hand-written-only", action="store_true",
+                        help="leave the Schemathesis tests out (the kill then rests on the "
+                        "hand-written tests alone)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S",
+                        help=f"seconds per variant before it is killed (default "
+                        f"{DEFAULT_TIMEOUT_S:g})")
+    parser.add_argument("--report", default=None, metavar="FILE",
+                        help="also write the kill table as JSON")
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if args.jobs < 1:
+        raise ConformanceError("--jobs must be at least 1")
+    if args.examples < 1:
+        raise ConformanceError("--examples must be at least 1")
+    if args.timeout <= 0:
+        raise ConformanceError("--timeout must be positive")
+    check_faults(args.fault)
+
+
+def main(args: argparse.Namespace) -> int:
+    _check_args(args)
+    names = list(dict.fromkeys(args.fault)) or sorted(FAULTS)
+    mode = ("hand-written only" if args.hand_written_only
+            else f"hand-written + schemathesis, {args.examples} examples")
+    print(f"Running the suite against {len(names)} fault variants and the faithful hub "
+          f"({mode}, {args.jobs} at a time, {args.timeout:g}s each at most)", flush=True)
+    started = time.monotonic()
+    rows = run_all(names, jobs=args.jobs, examples=args.examples,
+                   hand_written_only=args.hand_written_only, timeout=args.timeout)
+    elapsed = time.monotonic() - started
+    ok, text = summary(rows)
+    print()
+    print(render_table(rows, mode=mode))
+    print()
+    print(text)
+    print(f"total {elapsed:.1f}s")
+    if args.report:
+        path = Path(args.report)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(report_document(
+                rows, mode=mode, examples=args.examples, jobs=args.jobs, ok=ok,
+                seconds=elapsed), indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            print(f"ihub-conformance mutants: error: {path}: cannot write: "
+                  f"{exc.strerror or exc}", file=sys.stderr)
+            return 2
+    return EXIT_OK if ok else EXIT_FINDINGS

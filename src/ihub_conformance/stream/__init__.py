@@ -1,0 +1,12 @@
+"""The interaction-event stream checker (``validate events``): one verdict, the engine's.
+
+``pipeline`` checks lines in one process; ``parallel`` spreads a file or pipe over
+forked workers (``_workers``); ``guard`` and ``fastpath`` prove valid lines valid
+from their bytes. May import contract, validation and secrets.
+"""
+
+from __future__ import annotations
+
+from ihub_conformance.stream.pipeline import Finding, StreamSummary, check_stream, read_lines
+
+__all__ = ["Finding", "StreamSummary", "check_stream", "read_lines"]

@@ -1,0 +1,206 @@
+"""Forked workers for stream_parallel, and the parent's in-order merge of their results.
+
+A worker runs a generator of `_ChunkResult`s (one per chunk it checks) in a forked process
+and sends each down its own pipe; `_collect` reads chunk i from worker i % jobs, resolves
+duplicate idempotency keys across chunks in line order (`_merge`) and stops the workers
+however the caller's loop ends. A worker's exception is raised in the parent.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import pickle
+import signal
+from array import array
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+from ihub_conformance.stream import pipeline as _es
+from ihub_conformance.stream.pipeline import Finding, StreamSummary
+
+
+@dataclass
+class _ChunkResult:
+    raw_lines: int  # lines read, blank ones included (line numbers advance by this)
+    valid: int  # lines without findings of their own (a duplicate may still hit them)
+    blank: int
+    findings: list[Finding]  # chunk-relative line numbers, in line order
+    numbers: array  # chunk-relative line number of each keyed line
+    hashes: array  # its idempotency-key hash
+
+
+def _check_data(data: bytes, contract: str) -> _ChunkResult:
+    """A chunk in memory: `_split` cuts it exactly as read_lines cuts the stream. One raw
+    line per newline, plus an unterminated last line."""
+    raw_lines = data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
+    return _result_of(_split(data), contract, lambda: raw_lines)
+
+
+def _result_of(lines: Any, contract: str, raw_lines: Callable[[], int]) -> _ChunkResult:
+    summary = StreamSummary(contract)
+    numbers, hashes = array("q"), array("q")
+    found = list(_es._check_lines(lines, contract, summary, None, (numbers, hashes), 0))
+    return _ChunkResult(raw_lines(), summary.valid, summary.blank, found, numbers, hashes)
+
+
+def _split(data: bytes) -> list[bytes] | Iterator[bytes]:
+    """`read_lines` over `data`, as one C-speed split when that gives the same lines."""
+    # bytes.splitlines also splits at \r, and read_lines cuts lines of MAX_LINE_BYTES.
+    if b"\r" not in data:
+        lines = data.splitlines(keepends=True)
+        if not lines or max(map(len, lines)) < _es.MAX_LINE_BYTES:
+            return lines
+    return _es.read_lines(io.BytesIO(data), _es.MAX_LINE_BYTES)
+
+
+def _compile(contract: str) -> None:
+    # Once, before the workers fork (each would otherwise pay ~0.2 s).
+    _es.stream_fastpath.fast_path(_es.validator_for("event", contract).version)
+    _es.secret_scan.prefilter_validator()
+
+
+def _collect(workers: list[_Worker], summary: StreamSummary, chunks: Callable[[], int],
+             after: Callable[[], None] = lambda: None) -> Iterator[Finding]:
+    """Results in order (chunk i from worker i % jobs), merged, while fewer than `chunks()`
+    have arrived; `after()` runs as each result arrives."""
+    keys = _es._KeyIndex()
+    offset = index = 0
+    jobs = len(workers)
+    while index < chunks():
+        result = workers[index % jobs].receive()
+        index += 1
+        after()
+        yield from _merge(result, offset, keys, summary)
+        offset += result.raw_lines
+    summary.distinct_keys = len(keys)
+
+
+@contextmanager
+def _stopping(workers: list[_Worker]) -> Iterator[list[_Worker]]:
+    """`workers` (filled inside the block), all stopped however the block ends: at the
+    end, on an error (a failed fork among them), or when the caller stops reading."""
+    try:
+        yield workers
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+class _Worker:
+    """A forked process sending the results `work(inbox)` yields, in order, down a pipe.
+
+    With `inbox`, the parent sends it short messages (`send`) that `work` reads from its
+    end of a second pipe until `close_inbox`.
+    """
+
+    def __init__(self, work: Callable[[Any], Iterator[_ChunkResult]], inbox: bool = False,
+                 siblings: list[_Worker] | None = None) -> None:
+        reader, writer = multiprocessing.Pipe(duplex=False)
+        inbox_reader, inbox_writer = multiprocessing.Pipe(duplex=False) if inbox else (None, None)
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into the caller's frames
+            reader.close()
+            if inbox_writer is not None:
+                inbox_writer.close()
+            for sibling in siblings or ():  # their pipe ends, inherited: the parent's alone
+                sibling._reader.close()
+                sibling.close_inbox()
+            code = 0
+            try:
+                for result in work(inbox_reader):
+                    writer.send_bytes(pickle.dumps(result))
+            except BaseException as exc:  # reported to the parent, raised there
+                code = 1
+                with suppress(BaseException):
+                    writer.send_bytes(pickle.dumps(_Failed(_picklable(exc))))
+            finally:
+                os._exit(code)
+        writer.close()
+        if inbox_reader is not None:
+            inbox_reader.close()
+        self.pid, self._reader, self._inbox = pid, reader, inbox_writer
+        self._stopped = False
+
+    def send(self, message: bytes) -> None:
+        assert self._inbox is not None
+        with suppress(BrokenPipeError):  # the worker has ended: `receive` reports why
+            self._inbox.send_bytes(message)
+
+    def close_inbox(self) -> None:
+        if self._inbox is not None and not self._inbox.closed:
+            self._inbox.close()
+
+    def receive(self) -> _ChunkResult:
+        try:
+            item = pickle.loads(self._reader.recv_bytes())  # noqa: S301 (our own child)
+        except EOFError:
+            raise RuntimeError(f"worker process {self.pid} exited without its results "
+                               "(killed or out of memory?)") from None
+        if isinstance(item, _Failed):
+            raise item.error
+        return item
+
+    def stop(self) -> None:
+        if self._stopped:
+            return  # reaped: its pid may belong to another process by now
+        self._stopped = True
+        self.close_inbox()
+        self._reader.close()
+        with suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)  # done already, or the caller gave up early
+        with suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+
+@dataclass
+class _Failed:
+    error: BaseException
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    try:
+        pickle.loads(pickle.dumps(exc))  # noqa: S301 (a round trip of our own object)
+    except Exception:  # any failure: send a plain description instead
+        return RuntimeError(f"worker failed: {type(exc).__name__}: {exc}")
+    return exc
+
+
+def _merge(result: _ChunkResult, offset: int, keys: _es._KeyIndex,
+           summary: StreamSummary) -> Iterator[Finding]:
+    """One chunk's findings, renumbered, with duplicates resolved in line order."""
+    buckets = keys.buckets
+    dups: list[int] = []
+    for number, h in zip(result.numbers, result.hashes, strict=True):
+        bucket = buckets[h & 4095]
+        i = bisect_left(bucket, h)
+        if i == len(bucket) or bucket[i] != h:
+            bucket.insert(i, h)
+        else:
+            dups.append(number)
+    by_line: dict[int, list[Finding]] = {}
+    for f in result.findings:
+        by_line.setdefault(f.line, []).append(f)
+    dup_only = 0
+    for number in dups:
+        if number not in by_line:
+            by_line[number] = []
+            dup_only += 1
+        by_line[number].append(Finding(number, _es.DUPLICATE, "/metadata/idempotency_key",
+                                       _es.DUPLICATE_REASON))
+    counts: Counter[str] = summary.counts
+    for number in sorted(by_line):
+        found = [Finding(offset + number, *f[1:]) for f in by_line[number]]
+        summary.lines += 1
+        summary.invalid += 1
+        for f in found:
+            counts[f.kind] += 1
+        yield from found
+    summary.valid += result.valid - dup_only
+    summary.lines += result.valid - dup_only
+    summary.blank += result.blank

@@ -1,0 +1,374 @@
+"""Check a stream of newline-delimited event payloads at pipeline speed.
+
+`ihub-conformance validate events FILE.jsonl` (or `-` for stdin) reports, per line:
+malformed JSON, contract violations (through the one validation engine), early-proposal
+and deferred event types, secret-like material and duplicate idempotency keys.
+
+The hot path per valid line is: orjson parse, one Rust-regex guard over the raw line
+(stream_guard: the secret_scan prefilter plus the schema's per-string secret and blank
+patterns), the contract's schema compiled without those patterns, the idempotency-key
+rule and one insertion into a compact key index. Lines the guard flags get the full
+schema and the secret prefilter; error objects, secret detectors and pointers are built
+only for lines that fail a fast check. The input is read line by line; memory does not
+depend on the stream's length except for 8 bytes per distinct idempotency key (see
+`_KeyIndex`). `--jobs N` spreads the input over N processes (stream_parallel).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from array import array
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import IO, Any, NamedTuple
+
+import orjson
+
+from ihub_conformance.contract.loader import load_contract
+from ihub_conformance.secrets import scan as secret_scan
+from ihub_conformance.stream import fastpath as stream_fastpath
+from ihub_conformance.stream.guard import stream_tiers
+from ihub_conformance.validation.engine import validator_for
+
+_BLOCK = 64  # lines per guard scan (stream_fastpath); a finding waits for its block at most
+_EVERY = range(_BLOCK)
+
+
+def _engine_only(block: list[bytes]) -> range:
+    """Without the tier every line is "flagged": the engine takes them all."""
+    return _EVERY
+
+
+def _no_proof(raw: bytes) -> None:
+    return None
+
+# Finding kinds, in the order a reader fixes them.
+MALFORMED = "malformed"
+SCHEMA = "schema"
+EARLY_NAME = "early-name"
+DEFERRED = "deferred"
+SECRET = "secret"  # noqa: S105 (a finding kind)
+DUPLICATE = "duplicate"
+FINDING_KINDS = (MALFORMED, SCHEMA, EARLY_NAME, DEFERRED, SECRET, DUPLICATE)
+DUPLICATE_REASON = ("duplicate idempotency key (activity_core_run_id + context_key + event type) "
+                    "earlier in this stream")
+
+
+class Finding(NamedTuple):
+    """One problem on one line. `reason` never contains secret material.
+
+    A named tuple, not a dataclass: a bad stream has many, and tuples are ~3x cheaper to
+    build and to pickle (the `--jobs` workers send theirs to the parent).
+    """
+
+    line: int
+    kind: str
+    pointer: str
+    reason: str
+    secret_kind: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"line": self.line, "kind": self.kind, "pointer": self.pointer,
+                               "reason": self.reason}
+        if self.secret_kind:
+            out["secret_kind"] = self.secret_kind
+        return out
+
+
+@dataclass
+class StreamSummary:
+    """Counts for a checked stream; filled in while `check_stream` is consumed."""
+
+    contract: str
+    lines: int = 0  # non-blank lines read
+    blank: int = 0
+    valid: int = 0
+    invalid: int = 0
+    distinct_keys: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"findings": sum(self.counts.values()),
+                "by_kind": {k: self.counts.get(k, 0) for k in FINDING_KINDS},
+                "blank_lines": self.blank, "distinct_idempotency_keys": self.distinct_keys}
+
+    def text(self) -> str:
+        kinds = ", ".join(f"{k} {self.counts[k]}" for k in FINDING_KINDS if self.counts.get(k))
+        return (f"{self.lines} lines, {self.valid} valid, {self.invalid} invalid"
+                f"{' (' + kinds + ')' if kinds else ''}; contract {self.contract}")
+
+
+class _KeyIndex:
+    """Seen idempotency keys as 64-bit hashes in 4096 sorted arrays: 8 bytes per key.
+
+    A Python set would cost ~100 bytes per key (int object plus slot); 200,000 distinct
+    keys would add ~20 MB, most of the process. Sorted `array('q')` buckets keep the
+    cost at 8 bytes (plus array over-allocation) with C-speed bisect/insert. Hashes are
+    Python's 64-bit tuple hash of (run id, context key, event type): two different keys
+    collide with probability ~2^-64, so a false duplicate in a stream of n keys has
+    probability ~n²/2^65 (about 1e-9 at 200,000 keys).
+    """
+
+    __slots__ = ("buckets",)
+
+    def __init__(self) -> None:
+        self.buckets = [array("q") for _ in range(4096)]
+
+    def __len__(self) -> int:
+        """Distinct keys recorded."""
+        return sum(map(len, self.buckets))
+
+    def seen(self, h: int) -> bool:
+        """Record `h`; True when it was recorded before (check_stream inlines this)."""
+        bucket = self.buckets[h & 4095]
+        i = bisect_left(bucket, h)
+        if i < len(bucket) and bucket[i] == h:
+            return True
+        bucket.insert(i, h)
+        return False
+
+
+class _Classifier:
+    """Turns engine violations into findings: early names and deferred types named."""
+
+    def __init__(self, contract: str) -> None:
+        vocab = load_contract(contract).vocabulary
+        self.aliases: dict[str, str] = dict(vocab.get("aliases", {}))
+        self.deferred = frozenset(vocab.get("deferred", ()))
+        self.version = contract
+
+    def kind(self, pointer: str, doc: Any) -> str:
+        if pointer == "/eventType" and isinstance(doc, dict):
+            value = doc.get("eventType")
+            if not isinstance(value, str):  # a list or object here is a type error
+                return SCHEMA
+            if value in self.deferred:
+                return DEFERRED
+            if value in self.aliases:
+                return EARLY_NAME
+        return SCHEMA
+
+
+def _safe_reason(reason: str) -> str:
+    # The engine avoids echoing values, but a reason quoting document text (an expected
+    # idempotency key, say) must not carry secret material into a report.
+    # Echoed document text is always quoted (repr); unquoted reasons are fixed wording.
+    quoted = "'" in reason or '"' in reason
+    if quoted and secret_scan.might_contain_secret(reason) and secret_scan.scan_text(reason):
+        return reason.split(":", 1)[0] + ": (details withheld: they contain secret-like text)"
+    return reason
+
+
+def _safe_pointer(pointer: str) -> str:
+    # A secret used as a field name would otherwise travel in the pointer.
+    if not secret_scan.might_contain_secret(pointer):
+        return pointer
+    return "/".join(secret_scan.mask_secrets(part) for part in pointer.split("/"))
+
+
+def check_stream(lines: Iterable[bytes], *, contract: str = "v1",
+                 summary: StreamSummary | None = None) -> Iterator[Finding]:
+    """Findings for each line of a JSON Lines stream, in line order (lazy).
+
+    Pass a `StreamSummary` to have its counts filled in as the stream is consumed.
+    """
+    summary = summary if summary is not None else StreamSummary(contract)
+    keys = _KeyIndex()
+    try:
+        yield from _check_lines(lines, contract, summary, keys.buckets, None)
+    finally:
+        summary.distinct_keys = len(keys)
+
+
+def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
+                 buckets: list[array] | None, keyed: tuple[array, array] | None,
+                 tier_at: int = _BLOCK) -> Iterator[Finding]:
+    """The checking loop. With `buckets` (a `_KeyIndex`) duplicates are found here; with
+    `keyed` = (line numbers, key hashes) instead, every keyed line is recorded for a caller
+    that resolves duplicates across chunks of a file (`stream_parallel`). The tier is used
+    from line `tier_at` on (0: from the start, for a caller that has built it already)."""
+    validator = validator_for("event", contract)
+    classifier = _Classifier(validator.version)
+    # Hot loop: locals only, no allocation for a clean line beyond what parsing needs.
+    # The engine's `is_valid` is the compiled schema plus the idempotency-key rule; both
+    # are inlined here (the key rule shares its lookups with the duplicate index). A line
+    # failing either goes to `_findings`, which asks the engine for the full verdict.
+    # Two tiers (stream_guard): a line the raw-line guard passes holds no string the
+    # schema's secret/blank patterns or the secret detectors could flag, so the schema
+    # without those patterns gives the verdict; a flagged line gets the full schema.
+    tiers = stream_tiers(validator.version)
+    guard, structure_is_valid = tiers.guard, tiers.structure
+    schema_is_valid = validator.compiled_is_valid
+    sep = validator.key_separator
+    clean = secret_scan.prefilter_validator().is_valid
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    if keyed is not None:
+        add_number, add_hash = keyed[0].append, keyed[1].append
+    # Tier 0 (stream_fastpath): most valid lines are proven valid from their bytes, a
+    # block of lines per guard scan; any line it cannot prove takes the tiers below.
+    # It is built (~0.1 s) from the second block on: a short stream is not worth it.
+    flagged, key_of = _tier(validator.version) if tier_at == 0 else (_engine_only, _no_proof)
+    source = iter(lines)
+    before = 0  # lines before this block
+    valid = 0
+    try:
+        while block := list(islice(source, _BLOCK)):
+            skip = flagged(block)
+            for index, raw in enumerate(block):
+                # Unflagged: the block scan found nothing the guard below would flag.
+                if (unflagged := index not in skip) and (key := key_of(raw)) is not None:
+                    h = hash(key)
+                    if buckets is not None:
+                        bucket = buckets[h & 4095]
+                        i = bisect_left(bucket, h)
+                        if i == len(bucket) or bucket[i] != h:
+                            bucket.insert(i, h)
+                            valid += 1
+                            continue
+                        yield from _record(summary, _findings(
+                            before + index + 1, None, validator, classifier, True, True, False))
+                    else:
+                        add_number(before + index + 1)
+                        add_hash(h)
+                        valid += 1
+                    continue
+                number = before + index + 1
+                try:
+                    doc = loads(raw)
+                except decode_error as exc:
+                    if raw is OVERLONG:
+                        yield from _record(summary, [Finding(number, MALFORMED, "", (
+                            f"malformed: line longer than {MAX_LINE_BYTES} bytes (an event is "
+                            "at most 65536 bytes); skipped"))])
+                    elif raw.strip():
+                        yield from _record(summary, [Finding(number, MALFORMED, "",
+                                                             _malformed_reason(raw, exc))])
+                    else:
+                        summary.blank += 1
+                    continue
+                # orjson has checked the line is UTF-8; the guard reads its raw text.
+                text = raw.decode() if type(raw) is bytes else raw
+                try:
+                    if unflagged:
+                        schema_ok = structure_is_valid(doc)
+                        secret_ok = True  # the guard includes the secret prefilter
+                    elif not (secret_ok := clean(text)):
+                        # The slow path runs either way: let it find any schema errors.
+                        schema_ok = False
+                    else:
+                        schema_ok = (structure_is_valid if guard(text) else schema_is_valid)(doc)
+                except ValueError:  # not JSON data: cannot come from orjson, but never crash
+                    schema_ok, secret_ok = False, clean(text)
+                fresh = True  # no key to compare when a lookup fails (the schema says why)
+                try:
+                    md = doc["metadata"]
+                    run = md["activity_core_run_id"]
+                    context = md["context_key"]
+                    event_type = doc["eventType"]
+                    h = hash((run, context, event_type))
+                except (KeyError, TypeError, IndexError):
+                    pass
+                else:
+                    if buckets is not None:
+                        bucket = buckets[h & 4095]
+                        i = bisect_left(bucket, h)
+                        fresh = i == len(bucket) or bucket[i] != h
+                        if fresh:
+                            bucket.insert(i, h)
+                    else:
+                        add_number(number)
+                        add_hash(h)
+                    # The engine's idempotency-key rule, fast case (any doubt: the slow path).
+                    expected = f"{run}{sep}{context}{sep}{event_type}"
+                    if schema_ok and md["idempotency_key"] != expected:
+                        schema_ok = False
+                if schema_ok and secret_ok and fresh:
+                    valid += 1
+                    continue
+                yield from _record(summary, _findings(number, doc, validator, classifier,
+                                                      schema_ok, secret_ok, fresh))
+            before += len(block)
+            if before == tier_at:
+                flagged, key_of = _tier(validator.version)
+    finally:
+        summary.valid += valid
+        summary.lines += valid
+
+
+def _tier(version: str) -> tuple[Any, Any]:
+    """(flagged, key_of) of the proof-of-validity tier, or the engine-only pair without it."""
+    fast = stream_fastpath.fast_path(version)
+    return (fast.flagged, fast.key_of) if fast is not None else (_engine_only, _no_proof)
+
+
+def _record(summary: StreamSummary, found: list[Finding]) -> list[Finding]:
+    summary.lines += 1
+    if not found:
+        # The fast checks are conservative (the secret prefilter flags any line holding an
+        # anchor such as "auth"); a line the full checks clear is valid.
+        summary.valid += 1
+        return found
+    summary.invalid += 1
+    for f in found:
+        summary.counts[f.kind] += 1
+    return found
+
+
+def _findings(number: int, doc: Any, validator: Any, classifier: _Classifier,
+              schema_ok: bool, secret_ok: bool, fresh: bool) -> list[Finding]:
+    """The slow path: build every finding for a line that failed a fast check."""
+    found: list[Finding] = []
+    if not schema_ok:
+        for v in validator.violations_of_invalid(doc):
+            found.append(Finding(number, classifier.kind(v.pointer, doc),
+                                 _safe_pointer(v.pointer), _safe_reason(v.reason)))
+    if not secret_ok:
+        for s in secret_scan.scan_json(doc):
+            found.append(Finding(number, SECRET, s.pointer,
+                                 f"secret-like material ({s.kind}): {s.preview}", s.kind))
+    if not fresh:
+        found.append(Finding(number, DUPLICATE, "/metadata/idempotency_key", DUPLICATE_REASON))
+    return found
+
+
+def _malformed_reason(raw: bytes | str, exc: Exception) -> str:
+    if isinstance(raw, bytes):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return f"malformed: not UTF-8 (byte {bad.start})"
+    # orjson's message names the problem and position, never echoes the input; its
+    # "line/column" counts within this one line, so keep only the character offset.
+    message = _ORJSON_POSITION.sub(r"at character \1", str(exc).splitlines()[0])
+    return f"malformed JSON: {message}"
+
+
+_ORJSON_POSITION = re.compile(r"line \d+ column \d+ \(char (\d+)\)")
+
+
+# -- command line --------------------------------------------------------------------------
+MAX_LINE_BYTES = 1 << 20
+# Stands in for a line longer than MAX_LINE_BYTES (not JSON, so it takes the slow path).
+OVERLONG = b"\x00overlong line"
+
+
+def read_lines(stream: IO[bytes], limit: int = MAX_LINE_BYTES) -> Iterator[bytes]:
+    """Lines of `stream`, never holding more than `limit` bytes of one line in memory.
+
+    A longer line is drained and replaced by OVERLONG, so one runaway line (or a binary
+    file without newlines) cannot exhaust memory.
+    """
+    for raw in iter(functools.partial(stream.readline, limit), b""):
+        if len(raw) == limit and not raw.endswith(b"\n"):
+            while True:
+                rest = stream.readline(limit)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield OVERLONG
+        else:
+            yield raw

@@ -1,0 +1,1 @@
+"""The conformance suite's machinery: the pytest plugin, its state, recording, report, mutants."""

@@ -1,0 +1,344 @@
+"""pytest hooks of the conformance suite: options, requirement traceability, results.
+
+Loaded through plugin.py in every pytest session; everything here is inert until
+a test carries a ``requirement`` marker or the suite's fixtures are used.
+
+- Options ``--ihub-*`` choose the target and the run's policy.
+- Each ``@pytest.mark.requirement("EVT-03", ...)`` id is checked against the
+  catalog (an unknown id stops the session as a usage error) and becomes JUnit
+  properties and Allure labels (epic/feature = area, story = id, severity from
+  MUST/SHOULD, description = the source quote): centrally, not per test.
+- Outcomes per test (with requirement ids, redacted failure messages) and the
+  objects the run wrote are written to ``--ihub-results FILE`` for the runner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ihub_conformance.hub import network
+
+MARKER = "requirement"
+AREA_TITLES = {
+    "WID": "Widgets endpoint (/api/v2/widgets)",
+    "EVT": "Interaction-events endpoint (/api/v2/interaction-events)",
+    "ACS": "activity-core contract and sink",
+    "FBK": "State Hub fallback",
+    "VOC": "Live ops-hub vocabulary",
+    "GATE": "Production gates",
+    "SEC": "Key handling",
+}
+_MESSAGE_LIMIT = 2000
+
+
+@dataclass
+class SuiteState:
+    """Per-session state shared by the hooks and the suite's fixtures."""
+
+    target: str
+    mode: str  # reference | live | replay | record
+    key_env: str
+    assumptions_file: str | None
+    allow_writes: bool
+    contract: str
+    cassette_dir: str | None
+    examples: int
+    faults: frozenset[str]
+    results_path: str | None
+    started: float = field(default_factory=time.time)
+    outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    secrets: list[str] = field(default_factory=list)
+    session: Any = None  # the HubSession once the target is open
+    catalog: Any = None
+
+    def redact(self, text: str) -> str:
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if len(secret) >= 4:  # shorter "keys" would garble every word
+                text = text.replace(secret, "<REDACTED>")
+        return text
+
+
+STATE = pytest.StashKey[SuiteState]()
+# The configured session's state, for test modules that need an option at import
+# time (schemathesis parametrizes at collection, before any fixture exists).
+_ACTIVE: list[SuiteState] = []
+
+
+def state(config: pytest.Config) -> SuiteState:
+    return config.stash[STATE]
+
+
+def active_state() -> SuiteState | None:
+    """The state of the pytest session being configured or run, if any."""
+    return _ACTIVE[-1] if _ACTIVE else None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ihub-conformance", "Inter-Hub conformance suite")
+    group.addoption("--ihub-target", default="reference", metavar="reference|replay|URL",
+                    help="hub under test: the embedded reference hub (default), recorded "
+                    "cassettes (replay), or a live base URL")
+    group.addoption("--ihub-key-env", default="OPS_HUB_KEY", metavar="NAME",
+                    help="environment variable holding the live target's key (default "
+                    "OPS_HUB_KEY); keys are never command-line values")
+    group.addoption("--ihub-assumptions", default=None, metavar="FILE",
+                    help="assumption override file (YAML/JSON subset of `values`)")
+    group.addoption("--ihub-allow-writes", action="store_true", default=False,
+                    help="allow creating widgets and events (implied for the reference hub)")
+    group.addoption("--ihub-record", action="store_true", default=False,
+                    help="(re)record cassettes from the target into the cassette directory")
+    group.addoption("--ihub-contract", default="v1", metavar="VERSION",
+                    help="contract version to check (default v1)")
+    group.addoption("--ihub-cassette-dir", default=None, metavar="DIR",
+                    help="cassette directory (default fixtures/cassettes/<contract>)")
+    group.addoption("--ihub-schemathesis-examples", type=int, default=10, metavar="N",
+                    help="examples per operation and data mode for the schemathesis tests")
+    group.addoption("--ihub-results", default=None, metavar="FILE",
+                    help="write per-test outcomes with requirement ids as JSON (for the runner)")
+    # For mutation testing the suite: start the reference hub with a fault switched on.
+    group.addoption("--ihub-reference-fault", action="append", default=[],
+                    help=argparse.SUPPRESS)
+
+
+def _mode(target: str, record: bool) -> str:
+    if target == "replay":
+        if record:
+            raise pytest.UsageError("--ihub-record cannot record from --ihub-target replay")
+        return "replay"
+    if record:
+        return "record"
+    return "reference" if target == "reference" else "live"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{MARKER}(*ids): requirement ids from the catalog that this test verifies"
+    )
+    target = config.getoption("--ihub-target")
+    mode = _mode(target, config.getoption("--ihub-record"))
+    examples = config.getoption("--ihub-schemathesis-examples")
+    if examples < 1:
+        raise pytest.UsageError("--ihub-schemathesis-examples must be at least 1")
+    config.stash[STATE] = suite = SuiteState(
+        target=target,
+        mode=mode,
+        key_env=config.getoption("--ihub-key-env"),
+        assumptions_file=config.getoption("--ihub-assumptions"),
+        allow_writes=bool(config.getoption("--ihub-allow-writes")) or target == "reference",
+        contract=config.getoption("--ihub-contract"),
+        cassette_dir=config.getoption("--ihub-cassette-dir"),
+        examples=examples,
+        faults=frozenset(config.getoption("--ihub-reference-fault")),
+        results_path=config.getoption("--ihub-results"),
+    )
+    _ACTIVE.append(suite)
+    if mode == "replay":
+        _check_cassettes(suite)
+        network.block()
+    elif target != "reference":
+        _check_live(suite)
+
+
+def _check_live(suite: SuiteState) -> None:
+    """A live target needs a well-formed URL and its key in the environment, up front."""
+    from ihub_conformance.errors import ConformanceError
+    from ihub_conformance.hub.target import key_from_env, parse_target_spec
+
+    try:
+        parse_target_spec(suite.target)
+        key_from_env(suite.key_env)
+    except ConformanceError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def _check_cassettes(suite: SuiteState) -> None:
+    """Replay refuses cassettes of another contract version before anything runs."""
+    from ihub_conformance.errors import ConformanceError
+    from ihub_conformance.suite import recording
+
+    try:
+        recording.read_meta(recording.cassette_dir(suite.contract, suite.cassette_dir),
+                            suite.contract)
+    except ConformanceError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    suite = config.stash.get(STATE, None)
+    if suite is None:
+        return
+    if suite in _ACTIVE:
+        _ACTIVE.remove(suite)
+    if suite.mode == "replay":
+        network.unblock()
+
+
+# -- requirement markers ------------------------------------------------------------------
+
+
+def requirement_ids(item: pytest.Item) -> list[str]:
+    ids: list[str] = []
+    for mark in item.iter_markers(MARKER):
+        for rid in mark.args:
+            if str(rid) not in ids:
+                ids.append(str(rid))
+    return ids
+
+
+def _catalog(config: pytest.Config) -> Any:
+    suite = state(config)
+    if suite.catalog is None:
+        from ihub_conformance.contract.catalog import load_catalog
+        from ihub_conformance.errors import ConformanceError
+
+        try:
+            suite.catalog = load_catalog(suite.contract)
+        except ConformanceError as exc:
+            raise pytest.UsageError(f"requirement catalog: {exc}") from None
+    return suite.catalog
+
+
+def _label(item: pytest.Item, value: str, label_type: str) -> None:
+    item.add_marker(pytest.mark.allure_label(value, label_type=label_type))
+
+
+def _trace(item: pytest.Item, requirements: list[Any]) -> None:
+    """JUnit properties and Allure labels for the requirements a test verifies."""
+    for req in requirements:
+        item.user_properties.append(("requirement", req.id))
+        item.user_properties.append((f"requirement:{req.id}", f"{req.level} {req.title}"))
+    for area in dict.fromkeys(req.area for req in requirements):
+        _label(item, area, "epic")
+        _label(item, AREA_TITLES.get(area, area), "feature")
+    for req in requirements:
+        _label(item, f"{req.id} {req.title}", "story")
+        _label(item, req.id, "tag")
+    must = any(req.level == "MUST" for req in requirements)
+    _label(item, "critical" if must else "normal", "severity")
+    quotes = "\n\n".join(
+        f"{req.id} ({req.level}, {req.section}): \u201c{req.quote}\u201d" for req in requirements
+    )
+    item.add_marker(pytest.mark.allure_description(quotes))
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    marked = [(item, requirement_ids(item)) for item in items]
+    if not any(ids for _, ids in marked):
+        return
+    catalog = _catalog(config)
+    known = set(catalog.ids())
+    unknown = [f"{item.nodeid}: {rid}" for item, ids in marked for rid in ids if rid not in known]
+    if unknown:
+        raise pytest.UsageError(
+            f"unknown requirement id in a @pytest.mark.{MARKER} marker (not in "
+            f"{catalog.path}): " + "; ".join(unknown[:10])
+        )
+    for item, ids in marked:
+        if ids:
+            _trace(item, [catalog.get(rid) for rid in ids])
+
+
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    from ihub_conformance.suite.recording import auth_matcher
+
+    vcr.register_matcher("ihub_auth", auth_matcher)
+
+
+# -- outcomes -----------------------------------------------------------------------------
+
+
+def test_id(item: pytest.Item) -> str:
+    """A unique id: Schemathesis items share the function's node id, not its name."""
+    nodeid = item.nodeid
+    if "[" in item.name and "[" not in nodeid:
+        return f"{nodeid.rsplit('::', 1)[0]}::{item.name}"
+    return nodeid
+
+
+def _message(report: pytest.TestReport) -> str:
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    text = report.longreprtext or ""
+    return text[-_MESSAGE_LIMIT:]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    suite = item.config.stash.get(STATE, None)
+    if suite is None:
+        return
+    if suite.secrets and report.longrepr is not None and not report.skipped:
+        # A failure message must never carry a key, whatever the hub answered.
+        report.longrepr = suite.redact(str(report.longrepr))
+    nodeid = test_id(item)
+    entry = suite.outcomes.setdefault(
+        nodeid,
+        {"nodeid": nodeid, "outcome": "passed", "requirements": requirement_ids(item),
+         "message": "", "duration": 0.0},
+    )
+    entry["duration"] = round(entry["duration"] + report.duration, 4)
+    if report.failed:
+        if entry["outcome"] in ("passed", "skipped"):
+            entry["outcome"] = "failed" if report.when == "call" else "error"
+            entry["message"] = suite.redact(_message(report))
+    elif report.skipped and entry["outcome"] == "passed":
+        entry["outcome"] = "skipped"
+        entry["message"] = suite.redact(_message(report))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    suite = session.config.stash.get(STATE, None)
+    if suite is None or not suite.results_path:
+        return
+    hub = suite.session
+    payload = {
+        "contract": suite.contract,
+        "mode": suite.mode,
+        "target": suite.target if suite.mode in ("reference", "replay") else None,
+        "url": hub.display_url if hub is not None else None,
+        "run_id": hub.run_id if hub is not None else None,
+        "allow_writes": suite.allow_writes,
+        "faults": sorted(suite.faults),
+        "started": suite.started,
+        "finished": time.time(),
+        "exitstatus": int(exitstatus),
+        "requests": hub.requests if hub is not None else 0,
+        "tests": list(suite.outcomes.values()),
+        "written": [w.as_dict() for w in hub.written] if hub is not None else [],
+    }
+    path = Path(suite.results_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(suite.redact(json.dumps(payload, indent=2)), encoding="utf-8")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    suite = terminalreporter.config.stash.get(STATE, None)
+    hub = suite.session if suite is not None else None
+    if hub is None:
+        return
+    terminalreporter.section("ihub-conformance")
+    terminalreporter.write_line(
+        f"run {hub.run_id}: {suite.mode} target {hub.display_url or suite.target}, "
+        f"{hub.requests} requests"
+    )
+    if not hub.written:
+        terminalreporter.write_line("objects written: none")
+        return
+    terminalreporter.write_line(f"objects written ({len(hub.written)}, none deleted):")
+    for obj in hub.written:
+        terminalreporter.write_line(f"  {obj.kind} {obj.id} {obj.name!r}")
+
+
+# The activity-core fixture: a running reference hub for any project's tests.
+from ihub_conformance.reference.fixtures import ihub_reference  # noqa: E402, F401

@@ -1,0 +1,365 @@
+"""The one validation engine: compiled contract validators, cached per (version, kind).
+
+The CLI, the conformance suite, the gate and the event-stream validator all go
+through :func:`validator_for`. Schemas are compiled once with jsonschema-rs
+against an offline registry built from the contract files (nothing is ever
+fetched); schema errors become :class:`Violation` objects whose pointers are
+RFC 6901 pointers into the instance and whose reasons are written for the
+person fixing the document. Rules a schema cannot express well (the
+idempotency key, early-proposal names and their live replacements, list
+order and duplicates) are domain checks on top.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import re._constants as _re_constants
+import re._parser as _re_parser
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import unquote
+
+import jsonschema_rs
+
+from ihub_conformance.contract.loader import Contract, load_contract
+from ihub_conformance.errors import ConformanceError
+from ihub_conformance.validation import rules as _domain
+from ihub_conformance.validation.rules import Violation
+
+# kind -> (schema short name, $defs entry or None for the root)
+KINDS: dict[str, tuple[str, str | None]] = {
+    "mapping": ("widget-mapping", None),
+    "event": ("interaction-event", None),
+    "manifest": ("manifest", None),
+    "widget": ("widget", None),
+    "progress": ("state-hub-progress", None),
+    "widget-resource": ("widget", "Widget"),
+    "widget-request": ("widget", "WidgetCreateRequest"),
+    "widget-version": ("widget", "WidgetVersion"),
+    "event-resource": ("interaction-event", "InteractionEvent"),
+    "event-request": ("interaction-event", "InteractionEventRequest"),
+    "progress-event": ("state-hub-progress", "ProgressEvent"),
+    "vocabulary": ("vocabulary", None),
+    "error": ("common", "Error"),
+    "pagination": ("common", "Pagination"),
+    "page": ("common", "Page"),
+    "hub": ("common", "Hub"),
+    "consumer": ("common", "Consumer"),
+    "registry-entry": ("common", "RegistryEntry"),
+}
+
+# Config keys under which activity-core accepts the mapping document.
+MAPPING_WRAPPERS = ("widget_mapping", "capability_mapping")
+
+_JSON_TYPES = {
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+    type(None): "null",
+}
+
+
+def escape(token: str | int) -> str:
+    """Escape one RFC 6901 reference token."""
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def pointer(path: Any) -> str:
+    """An RFC 6901 pointer from a sequence of keys and indexes."""
+    return "".join("/" + escape(part) for part in path)
+
+
+def unwrap_mapping(doc: Any) -> tuple[Any, str]:
+    """The mapping document and the pointer prefix it sits under.
+
+    activity-core reads the same document bare or under ``widget_mapping`` /
+    ``capability_mapping``; a one-key wrapper is unwrapped.
+    """
+    if isinstance(doc, dict) and len(doc) == 1:
+        (key,) = doc
+        if key in MAPPING_WRAPPERS:
+            return doc[key], "/" + key
+    return doc, ""
+
+
+def json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+class ContractValidator:
+    """A compiled validator for one kind of document of one contract version."""
+
+    def __init__(self, contract: Contract, kind: str) -> None:
+        schema_name, definition = KINDS[kind]
+        self.kind = kind
+        self.version = contract.version
+        self.schema_id = contract.schema_id(schema_name)
+        entry = self.schema_id + (f"#/$defs/{definition}" if definition else "")
+        self.entry = entry
+        self._documents = {schema["$id"]: schema for schema in contract.schemas.values()}
+        registry = jsonschema_rs.Registry(
+            [(uri, schema) for uri, schema in self._documents.items()],
+            retriever=_refuse_retrieval,
+        )
+        root = contract.schemas[schema_name]
+        schema = {"$schema": root["$schema"], "$ref": entry} if definition else root
+        self._compiled = jsonschema_rs.validator_for(
+            schema, registry=registry, validate_formats=True, retriever=_refuse_retrieval
+        )
+        self._fast_is_valid = self._compiled.is_valid
+        # The compiled schema alone (raises ValueError on non-JSON data): for hot loops that
+        # inline the domain rules, like the event stream's idempotency-key check.
+        self.compiled_is_valid: Callable[[Any], bool] = self._compiled.is_valid
+        self._vocab = _domain.Vocabulary.from_contract(contract)
+        self.key_separator = self._vocab.separator
+        self._domain: Callable[[Any], Sequence[Violation]] = _domain.checks_for(kind, self._vocab)
+        self._unwraps = kind == "mapping"
+        self._node_cache: dict[str, dict[str, Any] | None] = {}
+        self._install_fast_paths()
+
+    # -- public -----------------------------------------------------------
+
+    def is_valid(self, doc: Any) -> bool:
+        """True when the document meets the contract (no error objects are built)."""
+        if self._unwraps:
+            doc, _ = unwrap_mapping(doc)
+        try:
+            return self._fast_is_valid(doc) and not self._domain(doc)
+        except ValueError:  # not JSON data (e.g. a datetime or a non-string key)
+            return False
+
+    def schema_is_valid(self, doc: Any) -> bool:
+        """The schema alone, without the domain rules (for cross-checking other engines)."""
+        if self._unwraps:
+            doc, _ = unwrap_mapping(doc)
+        return self._fast_is_valid(doc)
+
+    def violations(self, doc: Any) -> list[Violation]:
+        """Every violation, sorted by pointer; empty when the document is valid."""
+        prefix = ""
+        if self._unwraps:
+            doc, prefix = unwrap_mapping(doc)
+        try:
+            found = self._collect(doc)
+        except ValueError as exc:
+            # jsonschema-rs only takes JSON data; name the offending Python type.
+            found = {Violation("", f"not a JSON document: {exc}")}
+        if prefix:
+            found = {Violation(prefix + v.pointer, v.reason) for v in found}
+        return sorted(found)
+
+    def _collect(self, doc: Any) -> set[Violation]:
+        # No is_valid pre-check: callers reach this for documents already found invalid
+        # (the fast closures below), and iter_errors yields nothing for a valid one.
+        found = {v for error in self._compiled.iter_errors(doc) for v in self._convert(error)}
+        found.update(self._domain(doc))
+        return found
+
+    def _install_fast_paths(self) -> None:
+        # Hot path for streams: plain closures over the compiled validator and
+        # the domain check, shadowing the methods above for non-wrapped kinds.
+        # For callers that already know the document fails (the event stream's slow
+        # path): the full check without the is_valid pre-check.
+        self.violations_of_invalid = self.violations
+        if self._unwraps:
+            return
+        fast, domain, full = self._fast_is_valid, self._domain, self.violations
+
+        def is_valid(doc: Any) -> bool:
+            try:
+                return fast(doc) and not domain(doc)
+            except ValueError:
+                return False
+
+        def violations(doc: Any) -> list[Violation]:
+            try:
+                if fast(doc) and not domain(doc):
+                    return []
+            except ValueError:
+                pass
+            return full(doc)
+
+        self.is_valid = is_valid  # type: ignore[method-assign]
+        self.violations = violations  # type: ignore[method-assign]
+
+    # -- schema error -> violation -----------------------------------------
+
+    def _convert(self, error: Any) -> list[Violation]:
+        where = pointer(error.instance_path)
+        kind = error.kind
+        name = kind.name
+        details = kind.as_dict()
+        value = error.instance
+        if name == "required":
+            prop = details["property"]
+            return [Violation(f"{where}/{escape(prop)}", f"missing required field {prop!r}")]
+        if name in ("unevaluatedProperties", "additionalProperties"):
+            unexpected = details.get("unexpected") or []
+            return [
+                Violation(
+                    f"{where}/{escape(prop)}",
+                    f"unexpected field {_show(prop)}: not part of the {self.version} contract",
+                )
+                for prop in unexpected
+            ] or [Violation(where, "unexpected field: not part of the contract")]
+        return [Violation(where, self._reason(name, details, value, error))]
+
+    def _reason(self, name: str, details: dict[str, Any], value: Any, error: Any) -> str:
+        node = self._parent_node(error.absolute_keyword_location)
+        custom = node.get("x-reason") if node else None
+        if name == "enum":
+            special = self._vocab.special.get(value) if isinstance(value, str) else None
+            if special:
+                return special
+            title = (node or {}).get("title", "value")
+            choices = details.get("options", [])
+            options = ", ".join(str(option) for option in choices)
+            if choices and json_type(value) not in {json_type(option) for option in choices}:
+                return f"wrong type: {title} must be one of: {options}; got {json_type(value)}"
+            return f"unknown {title} {_show(value)}; expected one of: {options}"
+        if name == "type":
+            expected = " or ".join(details.get("types", []))
+            return f"wrong type: expected {expected}, got {json_type(value)}"
+        if name == "const":
+            return f"wrong value {_show(value)}: must be {details.get('expected_value')!r}"
+        if custom and name in ("not", "pattern", "format", "falseSchema"):
+            if node and "x-secret-patterns" in node and isinstance(value, str):
+                return _secret_kind(node, value) or str(custom)
+            return str(custom)
+        if name == "format":
+            return f"bad format: not a valid {details.get('format')}"
+        if name == "pattern":
+            return f"pattern: does not match {details.get('pattern')}"
+        if name == "minLength":
+            return "empty: empty string" if value == "" else "too short"
+        if name == "maxLength":
+            return f"too long: more than {details.get('limit')} characters"
+        if name == "minItems":
+            return "empty: list must not be empty" if value == [] else "too few items"
+        if name == "maxItems":
+            return f"too many items: at most {details.get('limit')}"
+        if name == "uniqueItems":
+            return "duplicate: list items must be unique"
+        if name in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+            return f"out of range: {name} {details.get('limit')}"
+        if name in ("not", "falseSchema"):
+            return "not allowed here"
+        return f"invalid ({name})"
+
+    def _parent_node(self, location: str | None) -> dict[str, Any] | None:
+        """The schema object holding the failing keyword (for its x-reason / title)."""
+        if not location:
+            return None
+        cached = self._node_cache.get(location, False)
+        if cached is not False:
+            return cached  # type: ignore[return-value]
+        uri, _, fragment = location.partition("#")
+        node: Any = self._documents.get(uri)
+        tokens = [unquote(t).replace("~1", "/").replace("~0", "~") for t in fragment.split("/")[1:]]
+        for token in tokens[:-1]:
+            if isinstance(node, dict):
+                node = node.get(token)
+            elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+                node = node[int(token)]
+            else:
+                node = None
+                break
+        result = node if isinstance(node, dict) else None
+        if len(self._node_cache) < 4096:
+            self._node_cache[location] = result
+        return result
+
+
+def _show(value: Any) -> str:
+    """Echo a value only when it is a short plain name; never echo possible secrets."""
+    if isinstance(value, str) and _domain.is_plain_name(value):
+        return repr(value)
+    if isinstance(value, bool | int | float) or value is None:
+        return repr(value)
+    return f"(a {json_type(value)})"
+
+
+_secret_patterns: dict[int, list[tuple[str, re.Pattern[str], str]]] = {}
+
+
+def _secret_kind(node: dict[str, Any], value: str) -> str | None:
+    """Which of the node's secret patterns the value matches (error path only)."""
+    compiled = _secret_patterns.get(id(node))
+    if compiled is None:
+        compiled = [(reason, re.compile(pattern), _required_chars(pattern))
+                    for reason, pattern in node["x-secret-patterns"]]
+        _secret_patterns[id(node)] = compiled
+    for reason, pattern, required in compiled:
+        # A value lacking a character every match needs cannot match: skip the search
+        # (URL patterns cost ~5 µs on a long token, scanning it from every position).
+        if all(map(value.__contains__, required)) and pattern.search(value):
+            return reason
+    return None
+
+
+def _required_chars(pattern: str) -> str:
+    """Characters every match of `pattern` contains (a sound filter; empty when unsure).
+
+    Read from re's own parse of the pattern: literals in sequence, in every branch of an
+    alternation, in repeats of at least one. Under IGNORECASE only caseless ASCII
+    characters count, since a letter has other spellings there.
+    """
+    try:
+        parsed = _re_parser.parse(pattern)
+        return "".join(sorted(_required(parsed.data, parsed.state.flags)))
+    except Exception:  # an unfamiliar parse tree (another Python): no filter, same result
+        return ""
+
+
+def _required(items: Any, flags: int) -> set[str]:
+    found: set[str] = set()
+    for op, arg in items:
+        if op == _re_constants.LITERAL:
+            char = chr(arg)
+            if not flags & re.IGNORECASE or (char.isascii() and not char.isalpha()):
+                found.add(char)
+        elif op == _re_constants.SUBPATTERN:
+            _, add_flags, del_flags, sub = arg
+            found |= _required(sub, (flags | add_flags) & ~del_flags)
+        elif op in _REPEATS and arg[0] >= 1:
+            found |= _required(arg[2], flags)
+        elif op == _re_constants.BRANCH:
+            found |= set.intersection(*(_required(branch, flags) for branch in arg[1]))
+        elif op == _re_constants.ATOMIC_GROUP:
+            found |= _required(arg, flags)
+        # Anything else (classes, anchors, lookarounds, back-references) requires nothing.
+    return found
+
+
+_REPEATS = (_re_constants.MAX_REPEAT, _re_constants.MIN_REPEAT,
+            _re_constants.POSSESSIVE_REPEAT)
+
+
+def _refuse_retrieval(uri: str) -> Any:
+    raise ConformanceError(f"contract reference {uri} is not in the contract; refusing to fetch it")
+
+
+_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=64)
+def _cached(kind: str, version: str) -> ContractValidator:
+    return ContractValidator(load_contract(version), kind)
+
+
+def validator_for(kind: str, version: str = "v1") -> ContractValidator:
+    """The compiled validator for ``kind`` (mapping, event, manifest, widget, progress, ...)."""
+    if kind not in KINDS:
+        raise ConformanceError(f"unknown document kind {kind!r}; known: {', '.join(KINDS)}")
+    with _lock:
+        return _cached(kind, str(version))
+
+
+def violations(kind: str, doc: Any, version: str = "v1") -> list[Violation]:
+    """Shortcut: ``validator_for(kind, version).violations(doc)``."""
+    return validator_for(kind, version).violations(doc)

@@ -1,0 +1,353 @@
+"""Domain rules the schemas cannot express well, precomputed once per contract version.
+
+Used by :mod:`ihub_conformance.validation.engine` only: the early-to-live alias reasons,
+the idempotency key, mapping duplicates and the State Hub list order.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from ihub_conformance.contract.loader import Contract
+
+
+class Violation(NamedTuple):
+    """One reason a document breaks the contract, located by an RFC 6901 pointer.
+
+    Immutable and ordered by (pointer, reason); a named tuple is ~2x cheaper to build than
+    a frozen dataclass, and a bad event stream builds one per finding.
+    """
+
+    pointer: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.pointer or '/'}: {self.reason}"
+
+
+_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$")
+# Token-like words, case-insensitively: matched against the lower-cased value, which for
+# the ASCII text `_PLAIN` admits is the same test and ~8x faster than `re.IGNORECASE`.
+_SECRETISH_LOWER = re.compile(r"bearer|token|secret|passw|eyj|akia|asia|gh[pousr]_|xox[abprs]-|key")
+
+
+@functools.lru_cache(maxsize=4096)  # run ids, context keys and types repeat in a stream
+def is_plain_name(value: str) -> bool:
+    """A short name safe to echo in a message (never anything token-like)."""
+    return bool(_PLAIN.match(value)) and not _SECRETISH_LOWER.search(value.lower())
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The contract's vocabulary plus the precomputed reason for every special name."""
+
+    version: str
+    hub: str
+    event_types: frozenset[str]
+    widget_types: frozenset[str]
+    policy_scopes: frozenset[str]
+    separator: str
+    deferred: frozenset[str] = frozenset()
+    # event type -> the only widget types it may be mapped to
+    event_widget_types: dict[str, frozenset[str]] = field(default_factory=dict)
+    # name -> reason, for names the contract rejects with a specific explanation
+    special: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_contract(cls, contract: Contract) -> Vocabulary:
+        vocab = contract.vocabulary
+        try:
+            separator = str(contract.assumptions.get("idempotency.separator"))
+        except (KeyError, TypeError):
+            separator = ":"
+        return cls(
+            version=contract.version,
+            hub=str(vocab.get("hub", "ops-hub")),
+            event_types=frozenset(vocab.get("eventTypes", ())),
+            widget_types=frozenset(vocab.get("widgetTypes", ())),
+            policy_scopes=frozenset(vocab.get("policyScopes", ())),
+            separator=separator,
+            deferred=frozenset(vocab.get("deferred", ())),
+            event_widget_types={
+                event: frozenset(types)
+                for event, types in vocab.get("eventWidgetTypes", {}).items()
+            },
+            special={**_other_version_reasons(contract), **_special_reasons(vocab)},
+        )
+
+
+_LABELS = {"eventTypes": "event type", "widgetTypes": "widget type", "policyScopes": "policy scope"}
+
+
+def _other_version_reasons(contract: Contract) -> dict[str, str]:
+    """Names another contract version declares: say which version to validate with."""
+    from ihub_conformance.contract.loader import available_versions, load_contract
+
+    own = contract.vocabulary
+    reasons: dict[str, str] = {}
+    for version in available_versions():
+        if version == contract.version:
+            continue
+        other = load_contract(version).vocabulary
+        for category, label in _LABELS.items():
+            for name in other.get(category, ()):
+                if name not in own.get(category, ()) and name not in reasons:
+                    reasons[name] = (
+                        f"unknown {label} {name!r} in contract {contract.version}: it is a "
+                        f"contract {version} name (validate with --contract {version})"
+                    )
+    return reasons
+
+
+def _special_reasons(vocab: dict[str, Any]) -> dict[str, str]:
+    early = vocab.get("earlyProposal", {})
+    live = {
+        "eventTypes": set(vocab.get("eventTypes", ())),
+        "widgetTypes": set(vocab.get("widgetTypes", ())),
+        "policyScopes": set(vocab.get("policyScopes", ())),
+    }
+    labels = _LABELS
+    aliases: dict[str, str] = vocab.get("aliases", {})
+    notes: dict[str, str] = vocab.get("notes", {})
+    deferred_note = vocab.get("deferredNote", "it stays on the State Hub fallback path")
+    scopes = ", ".join(vocab.get("policyScopes", ()))
+    reasons: dict[str, str] = {}
+    for category, names in early.items():
+        label = labels.get(category, "name")
+        for name in names:
+            if name in live.get(category, ()):
+                continue  # kept unchanged by the live vocabulary
+            if name in aliases:
+                reasons[name] = f"early-proposal {label} {name!r}; use {aliases[name]!r}"
+            elif name in vocab.get("deferred", ()):
+                reasons[name] = f"deferred {label} {name!r}: {deferred_note}"
+            elif name in vocab.get("notSeeded", {}).get("policyScopes", ()):
+                reasons[name] = (
+                    f"policy scope {name!r} is not seeded; use a declared scope: {scopes}"
+                )
+            elif name in notes:
+                reasons[name] = (
+                    f"early-proposal {label} {name!r} has no live replacement: {notes[name]}"
+                )
+            else:
+                reasons[name] = (
+                    f"early-proposal {label} {name!r} is not part of contract "
+                    f"{vocab.get('contract')}"
+                )
+    return reasons
+
+
+def checks_for(kind: str, vocab: Vocabulary) -> Callable[[Any], Sequence[Violation]]:
+    """The domain check function for a document kind (a no-op for most resource kinds)."""
+    if kind == "event":
+        return _event_check(vocab)
+    checks = {
+        "mapping": _mapping_checks,
+        "manifest": _manifest_checks,
+        "progress": _progress_checks,
+        "progress-event": _progress_event_checks,
+    }
+    check = checks.get(kind)
+    if check is None:
+        return _no_checks
+    return functools.partial(check, vocab=vocab)
+
+
+_NONE: tuple[Violation, ...] = ()
+
+
+def _no_checks(doc: Any) -> Sequence[Violation]:
+    return _NONE
+
+
+_violation = Violation
+
+
+def _event_check(vocab: Vocabulary) -> Callable[[Any], Sequence[Violation]]:
+    separator = vocab.separator
+
+    def check(doc: Any) -> Sequence[Violation]:
+        # Fast path: the common, correct event costs one string build.
+        try:
+            metadata = doc["metadata"]
+            key = metadata["idempotency_key"]
+            run = metadata["activity_core_run_id"]
+            context = metadata["context_key"]
+            event_type = doc["eventType"]
+        except (KeyError, TypeError, IndexError):
+            return _NONE
+        if key == f"{run}{separator}{context}{separator}{event_type}":
+            return _NONE
+        return _key_mismatch("/metadata/idempotency_key", run, context, event_type, key, separator)
+
+    return check
+
+
+def _key_mismatch(
+    pointer: str, run: Any, context: Any, event_type: Any, key: Any, separator: str
+) -> list[Violation]:
+    if not (isinstance(run, str) and isinstance(context, str) and isinstance(event_type, str)
+            and isinstance(key, str)):
+        return []
+    expected = separator.join((run, context, event_type))
+    if key == expected:
+        return []
+    # Echo the expected key only when every part is a plain name: a secret put
+    # into context_key must not come back out in a message or report.
+    plain = is_plain_name(run) and is_plain_name(context) and is_plain_name(event_type)
+    shown = expected if plain else separator.join(("<run>", "<context>", "<type>"))
+    return [
+        _violation(
+            pointer,
+            f"idempotency key mismatch: expected {shown!r} "
+            f"(activity_core_run_id{separator}context_key{separator}event type)",
+        )
+    ]
+
+
+def _mapping_checks(doc: Any, vocab: Vocabulary) -> list[Violation]:
+    if not isinstance(doc, dict):
+        return []
+    found: list[Violation] = []
+    hub = doc.get("hub")
+    if isinstance(hub, str) and hub != vocab.hub:
+        found.append(
+            _violation("/hub", f"hub mismatch: contract {vocab.version} maps {vocab.hub!r}")
+        )
+    entries = doc.get("mappings")
+    if not isinstance(entries, list):
+        return found
+    seen: dict[tuple[Any, ...], int] = {}
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            continue
+        widget = entry.get("widget")
+        widget_hub = widget.get("hub") if isinstance(widget, dict) else None
+        # Widgets are compared with the contract's hub, so a wrong top-level hub is one finding.
+        if isinstance(widget_hub, str) and widget_hub != vocab.hub:
+            found.append(
+                _violation(
+                    f"/mappings/{index}/widget/hub",
+                    f"hub mismatch: widget hub {widget_hub!r} is not {vocab.hub!r}",
+                )
+            )
+        found.extend(_widget_type_fit(entry, index, vocab))
+        route = (entry.get("eventType"), entry.get("target"), entry.get("contextKey"))
+        if all(isinstance(part, str | None) for part in route):
+            if route in seen:
+                found.append(
+                    _violation(
+                        f"/mappings/{index}",
+                        "duplicate mapping: same eventType/target/contextKey as "
+                        f"/mappings/{seen[route]}",
+                    )
+                )
+            else:
+                seen[route] = index
+    return found
+
+
+def _widget_type_fit(entry: dict[str, Any], index: int, vocab: Vocabulary) -> list[Violation]:
+    # e.g. ops-backup-verified goes only to an ops-backup-set widget (VOC-11).
+    event_type = entry.get("eventType")
+    if not isinstance(event_type, str):
+        return []
+    allowed = vocab.event_widget_types.get(event_type)
+    widget_type = entry.get("widgetType")
+    if not allowed or not isinstance(widget_type, str) or widget_type in allowed:
+        return []
+    return [
+        _violation(
+            f"/mappings/{index}/widgetType",
+            f"widget type mismatch: {event_type} is mapped only to "
+            f"{' or '.join(sorted(allowed))} widgets",
+        )
+    ]
+
+
+def _manifest_checks(doc: Any, vocab: Vocabulary) -> list[Violation]:
+    # Shape is the schema's job; for this contract's hub, early-proposal names
+    # are flagged with their replacement. Deferred names are allowed (ASM-17).
+    if not isinstance(doc, dict) or doc.get("hub") != vocab.hub:
+        return []
+    found: list[Violation] = []
+    for key in ("eventTypes", "widgetTypes", "policyScopes"):
+        names = doc.get(key)
+        if not isinstance(names, list):
+            continue
+        for index, name in enumerate(names):
+            if isinstance(name, str) and name in vocab.special and name not in vocab.deferred:
+                found.append(_violation(f"/{key}/{index}", vocab.special[name]))
+    return found
+
+
+def _progress_event_checks(doc: Any, vocab: Vocabulary, where: str = "") -> list[Violation]:
+    if not isinstance(doc, dict):
+        return []
+    detail = doc.get("detail")
+    event_type = detail.get("activity_core_event_type") if isinstance(detail, dict) else None
+    return _key_mismatch(
+        f"{where}/idempotency_key",
+        doc.get("activity_core_run_id"),
+        doc.get("context_key"),
+        event_type,
+        doc.get("idempotency_key"),
+        vocab.separator,
+    )
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _progress_checks(doc: Any, vocab: Vocabulary) -> list[Violation]:
+    if not isinstance(doc, list):
+        return []
+    found: list[Violation] = []
+    keys: dict[str, int] = {}
+    ids: dict[Any, int] = {}
+    previous: datetime | None = None
+    for index, item in enumerate(doc):
+        found.extend(_progress_event_checks(item, vocab, f"/{index}"))
+        if not isinstance(item, dict):
+            previous = None
+            continue
+        key = item.get("idempotency_key")
+        if isinstance(key, str):
+            if key in keys:
+                found.append(
+                    _violation(
+                        f"/{index}/idempotency_key",
+                        f"duplicate idempotency key (first at /{keys[key]})",
+                    )
+                )
+            else:
+                keys[key] = index
+        ident = item.get("id")
+        if isinstance(ident, int) and not isinstance(ident, bool):
+            if ident in ids:
+                found.append(_violation(f"/{index}/id", f"duplicate id (first at /{ids[ident]})"))
+            else:
+                ids[ident] = index
+        created = _parse_time(item.get("created_at"))
+        if created is not None and previous is not None and created > previous:
+            found.append(
+                _violation(
+                    f"/{index}/created_at",
+                    "order: newer than the entry before it; the list must be newest first",
+                )
+            )
+        previous = created
+    return found

@@ -1,0 +1,156 @@
+"""The contract files: meta-validation, $id versioning, offline $ref resolution, loader API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from referencing.exceptions import Unresolvable
+
+from ihub_conformance.contract.loader import (
+    ID_BASE,
+    SCHEMA_FILES,
+    available_versions,
+    load_contract,
+)
+from ihub_conformance.errors import ConformanceError
+
+VERSIONS = ["v0", "v1"]
+
+
+def _refs(node: Any, where: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield where, value
+            else:
+                yield from _refs(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _refs(value, f"{where}/{index}")
+
+
+def test_both_versions_are_available():
+    assert {"v0", "v1"} <= set(available_versions())
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.requirement("ACS-02", "ACS-03")
+def test_every_schema_meta_validates_against_2020_12(version: str):
+    contract = load_contract(version)
+    assert set(contract.schemas) == set(SCHEMA_FILES)
+    for name, schema in contract.schemas.items():
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema", name
+        Draft202012Validator.check_schema(schema)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_id_carries_the_version(version: str):
+    contract = load_contract(version)
+    for name, schema in contract.schemas.items():
+        assert schema["$id"] == f"{ID_BASE}/{version}/{SCHEMA_FILES[name]}"
+        assert f"/{version}/" in schema["$id"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_ref_resolves_offline(version: str):
+    contract = load_contract(version)
+    resolved = 0
+    for schema in contract.schemas.values():
+        resolver = contract.registry.resolver(base_uri=schema["$id"])
+        for where, ref in _refs(schema):
+            try:
+                target = resolver.lookup(ref).contents
+            except Unresolvable as exc:  # pragma: no cover - the failure message is the point
+                pytest.fail(f"{schema['$id']}{where}: $ref {ref!r} does not resolve: {exc}")
+            assert isinstance(target, dict | bool)
+            resolved += 1
+    assert resolved > 40
+
+
+def test_registry_never_fetches_unknown_documents():
+    contract = load_contract("v1")
+    resolver = contract.registry.resolver(base_uri=contract.schema_id("common"))
+    with pytest.raises(Unresolvable):
+        resolver.lookup("https://example.com/elsewhere.schema.json")
+
+
+def test_unknown_version_names_the_available_ones():
+    with pytest.raises(ConformanceError) as caught:
+        load_contract("v9")
+    message = str(caught.value)
+    assert "'v9'" in message and "v0" in message and "v1" in message
+
+
+def test_contract_is_cached_per_version():
+    assert load_contract("v1") is load_contract("v1")
+    assert load_contract("v0") is not load_contract("v1")
+
+
+@pytest.mark.requirement(
+    "VOC-02", "VOC-03", "VOC-04", "VOC-05", "VOC-08", "VOC-09", "VOC-10", "VOC-14"
+)
+def test_live_vocabulary_matches_the_source():
+    vocabulary = load_contract("v1").vocabulary
+    assert len(vocabulary["policyScopes"]) == 7
+    assert len(vocabulary["widgetTypes"]) == 6
+    assert vocabulary["eventTypes"] == [
+        "ops-service-discovered",
+        "ops-endpoint-verified",
+        "ops-backup-verified",
+        "ops-drift-detected",
+    ]
+    assert vocabulary["deferred"] == ["ops-access-path-checked"]
+    assert vocabulary["aliases"]["ops-service-observed"] == "ops-service-discovered"
+    assert vocabulary["aliases"]["ops-inventory-drift"] == "ops-drift-detected"
+    assert vocabulary["notSeeded"]["policyScopes"] == ["ops-evidence"]
+    assert "ops-evidence" not in vocabulary["policyScopes"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_vocabulary_instance_validates_and_feeds_the_enums(version: str):
+    contract = load_contract(version)
+    vocabulary = contract.vocabulary
+    validator = Draft202012Validator(contract.schemas["vocabulary"])
+    assert not list(validator.iter_errors(vocabulary))
+    defs = contract.schemas["common"]["$defs"]
+    assert defs["EventType"]["enum"] == vocabulary["eventTypes"]
+    assert defs["WidgetType"]["enum"] == vocabulary["widgetTypes"]
+    assert defs["PolicyScope"]["enum"] == vocabulary["policyScopes"]
+
+
+@pytest.mark.requirement("VOC-06", "VOC-15")
+def test_v0_is_the_early_proposal():
+    vocabulary = load_contract("v0").vocabulary
+    assert "ops-service-observed" in vocabulary["eventTypes"]
+    assert "ops-access-path-checked" in vocabulary["eventTypes"]
+    assert vocabulary["policyScopes"] == ["ops-evidence"]
+    assert all(name.endswith("-card") for name in vocabulary["widgetTypes"])
+
+
+def test_contract_files_are_plain_json(tmp_path):
+    contract = load_contract("v1")
+    for filename in SCHEMA_FILES.values():
+        json.loads((contract.directory / filename).read_text(encoding="utf-8"))
+
+
+def _without_vocabulary(version: str) -> dict:
+    """A version's schemas with the version and the vocabulary enums taken out."""
+    contract = load_contract(version)
+    text = json.dumps(contract.schemas, sort_keys=True).replace(f"/{version}/", "/VERSION/")
+    schemas = json.loads(text.replace(f"(contract {version})", "(contract VERSION)"))
+    defs = schemas["common"]["$defs"]
+    for name in ("PolicyScope", "WidgetType", "EventType", "EvidenceType"):
+        defs[name].pop("enum")
+    schemas["widget-mapping"]["properties"]["contract"].pop("const")
+    schemas["vocabulary"]["properties"]["contract"].pop("const")
+    return schemas
+
+
+@pytest.mark.requirement("VOC-01")
+def test_v0_and_v1_differ_only_in_vocabulary():
+    # The version change is a vocabulary change: the shapes must not drift apart.
+    assert _without_vocabulary("v0") == _without_vocabulary("v1")

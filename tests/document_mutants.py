@@ -1,0 +1,150 @@
+"""Mutations of valid contract documents: each one a change the contract must refuse.
+
+Shared by the validation tests and the stream tier tests (which prove the fast tiers
+reject every mutant the engine rejects).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus" / "v1"
+KINDS = ["mapping", "event", "manifest", "widget", "progress"]
+Path_ = tuple[Any, ...]
+
+# Fields a client may leave out (regexes over dotted paths, list indexes as '#').
+OPTIONAL = {
+    "event": [r"viewContext", r"metadata\.attributes\.(?!observed_at$).+"],
+    "mapping": [r"description"],
+    "manifest": [r"id", r"hubId", r"description", r"createdAt", r"updatedAt"],
+    "widget": [r"capabilityRef", r"viewContext", r"status", r"adapterSpecId"],
+    "progress": [r"#\.detail\.(inter_hub_sink|summary|attributes)(\..+)?"],
+}
+# Free-form compact detail: any JSON type is allowed there (strings still checked).
+FREE_FORM = {
+    "event": [r"metadata\.attributes\.(?!observed_at$).+"],
+    "progress": [r"#\.detail\.attributes\..+"],
+}
+# Objects that must reject unknown fields (empty path = the document itself).
+STRICT = {
+    "event": [r"", r"metadata"],
+    "mapping": [r"", r"mappings\.#", r"mappings\.#\.widget"],
+    "manifest": [r""],
+    "widget": [r""],
+    "progress": [r"#", r"#\.detail"],
+}
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT")
+SECRETS = [
+    "Bearer 0123456789abcdef",
+    "token=0123456789abcdef",
+    "https://hub.coulomb.social/api/v2/widgets?api_key=abc",
+    "https://ops:hunter2@registry.example/v2",
+    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJvcHMifQ.c2ln",
+    "-----BEGIN PRIVATE KEY-----",
+    "AKIAABCDEFGHIJKLMNOP",
+    "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+    "Authorization: Basic b3BzOmh1bnRlcjI=",
+    "<!DOCTYPE html><html><body>login</body></html>",
+]
+EARLY = {
+    "ops-service-discovered": "ops-service-observed",
+    "ops-drift-detected": "ops-inventory-drift",
+    "ops-service": "ops-service-card",
+    "ops-endpoint": "ops-endpoint-card",
+    "ops-backup-set": "ops-backup-card",
+    "ops-risk": "ops-drift-card",
+    "ops-production": "ops-evidence",
+}
+
+
+def _dotted(path: Path_) -> str:
+    return ".".join("#" if isinstance(p, int) else str(p) for p in path)
+
+
+def _matches(patterns: list[str], path: Path_) -> bool:
+    dotted = _dotted(path)
+    return any(re.fullmatch(pattern, dotted) for pattern in patterns)
+
+
+def _walk(node: Any, path: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
+    yield path, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, (*path, index))
+
+
+def _replace(doc: Any, path: Path_, value: Any) -> Any:
+    mutant = copy.deepcopy(doc)
+    node = mutant
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    return mutant
+
+
+def _drop(doc: Any, path: Path_) -> Any:
+    mutant = copy.deepcopy(doc)
+    node = mutant
+    for part in path[:-1]:
+        node = node[part]
+    del node[path[-1]]
+    return mutant
+
+
+def _wrong_types(value: Any) -> list[Any]:
+    if isinstance(value, bool):
+        return ["true", 1]
+    if isinstance(value, int):
+        return [str(value), value + 0.5, None, True]
+    if isinstance(value, float):
+        return [str(value), None]
+    if isinstance(value, str):
+        return [12345, None, [value], {"value": value}]
+    if isinstance(value, list):
+        return [{}, "list", None]
+    if isinstance(value, dict):
+        return [[value], "object", None]
+    return ["null"]
+
+
+def mutants(kind: str, doc: Any) -> Iterator[tuple[str, Any]]:
+    """(description, mutant) pairs that each break the contract."""
+    for path, value in _walk(doc):
+        if not path:
+            for wrong in _wrong_types(doc):
+                yield f"root as {type(wrong).__name__}", wrong
+            continue
+        where = "/" + "/".join(map(str, path))
+        free = _matches(FREE_FORM.get(kind, []), path)
+        if isinstance(path[-1], str) and not _matches(OPTIONAL[kind], path):
+            yield f"drop {where}", _drop(doc, path)
+        if not free:
+            for wrong in _wrong_types(value):
+                yield f"{where} as {type(wrong).__name__}", _replace(doc, path, wrong)
+        if isinstance(value, str):
+            yield f"blank {where}", _replace(doc, path, "")
+            yield f"whitespace {where}", _replace(doc, path, "   ")
+            if UUID.match(value):
+                yield f"truncated uuid {where}", _replace(doc, path, value[:-1])
+                yield f"non-hex uuid {where}", _replace(doc, path, "g" + value[1:])
+            if TIMESTAMP.match(value):
+                yield f"no offset {where}", _replace(doc, path, value[:19])
+                yield f"bad month {where}", _replace(doc, path, value[:5] + "13" + value[7:])
+                yield f"date only {where}", _replace(doc, path, value[:10])
+            if value in EARLY:
+                yield f"early name {where}", _replace(doc, path, EARLY[value])
+            if free:
+                for secret in SECRETS:
+                    yield f"secret in {where}", _replace(doc, path, f"probe: {secret}")
+        if isinstance(value, dict) and _matches(STRICT[kind], path):
+            yield f"unknown field in {where}", _replace(doc, (*path, "zzUnknown"), "x")
+    if isinstance(doc, dict) and _matches(STRICT[kind], ()):
+        yield "unknown top-level field", {**doc, "zzUnknown": "x"}

@@ -1,0 +1,149 @@
+"""The package layout holds: public API guarded, no private reach-ins, no cycles, allowed deps.
+
+ARCHITECTURE.md describes each subpackage; ``MAY_IMPORT`` below is its import rule,
+checked on the source (module-level and function-level imports alike).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+import ihub_conformance
+
+PACKAGE = Path(ihub_conformance.__file__).resolve().parent
+ROOT = PACKAGE.parents[1]
+
+# Top-level modules every subpackage may use.
+SHARED = {"errors", "documents", "_paths", "__init__"}
+# subpackage -> the subpackages it may import (besides itself and SHARED).
+MAY_IMPORT: dict[str, set[str]] = {
+    "contract": set(),
+    "validation": {"contract"},
+    "secrets": set(),
+    "stream": {"contract", "validation", "secrets"},
+    "hub": {"contract", "secrets", "reference"},  # target "reference" starts the embedded hub
+    "reference": {"contract", "validation", "secrets"},
+    "suite": {"contract", "validation", "secrets", "hub", "reference"},
+    "gate": {"contract", "validation", "secrets", "hub", "stream"},
+    "commands": {"contract", "validation", "secrets", "stream", "hub", "reference", "suite",
+                 "gate"},
+}
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found[".".join(("ihub_conformance", *parts))] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _imports(name: str, path: Path) -> set[str]:
+    """Modules of this package that ``name`` imports (``from pkg import mod`` -> pkg.mod)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.startswith("ihub_conformance"))
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0 \
+                and node.module.startswith("ihub_conformance"):
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                out.add(sub if sub in MODULES else node.module)
+    out.discard(name)
+    return out
+
+
+GRAPH = {name: _imports(name, path) for name, path in MODULES.items()}
+
+
+def _top(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def test_the_root_exports_exactly_its_public_api():
+    assert len(set(ihub_conformance.__all__)) == len(ihub_conformance.__all__)
+    for name in ihub_conformance.__all__:
+        assert getattr(ihub_conformance, name) is not None, name
+    public = {n for n in dir(ihub_conformance) if not n.startswith("_")}
+    assert public == {n for n in ihub_conformance.__all__ if not n.startswith("_")}
+
+
+@pytest.mark.parametrize("package", sorted(MAY_IMPORT))
+def test_each_package_exports_what_its_all_names(package: str):
+    module = importlib.import_module(f"ihub_conformance.{package}")
+    for name in getattr(module, "__all__", ()):
+        assert hasattr(module, name), f"{package}.__all__ names {name}, which it lacks"
+
+
+def test_no_module_imports_a_sibling_packages_private_module():
+    bad = []
+    for name, targets in GRAPH.items():
+        for target in targets:
+            parts = target.split(".")
+            private = [i for i, p in enumerate(parts) if p.startswith("_") and i > 0]
+            if not private:
+                continue
+            owner = ".".join(parts[:private[0]])  # the package the private module belongs to
+            if not (name == owner or name.startswith(owner + ".")):
+                bad.append(f"{name} -> {target}")
+    assert bad == []
+
+
+def test_subpackages_import_only_what_architecture_allows():
+    bad = []
+    for name, targets in GRAPH.items():
+        mine = _top(name)
+        if mine not in MAY_IMPORT:
+            continue
+        for target in targets:
+            theirs = _top(target)
+            if theirs in SHARED or theirs == mine or theirs in MAY_IMPORT[mine]:
+                continue
+            bad.append(f"{name} -> {target}")
+    assert bad == [], "update ARCHITECTURE.md and MAY_IMPORT together, or move the code"
+
+
+def test_no_import_cycles():
+    state: dict[str, int] = {}
+    cycles: list[list[str]] = []
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(GRAPH.get(node, ())):
+            if state.get(nxt) == 1:
+                cycles.append([*stack[stack.index(nxt):], nxt])
+            elif nxt not in state:
+                visit(nxt, [*stack, nxt])
+        state[node] = 2
+
+    for module in sorted(GRAPH):
+        if module not in state:
+            visit(module, [module])
+    # a package's __init__ importing its own submodules is not a cycle back to itself
+    real = [c for c in cycles if not all(m.startswith(c[-1]) for m in c)]
+    assert real == []
+
+
+def test_architecture_md_describes_every_subpackage():
+    text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    assert packages == set(MAY_IMPORT), "a new subpackage needs a MAY_IMPORT rule"
+    for package in packages:
+        assert f"`{package}/`" in text, f"ARCHITECTURE.md says nothing of {package}/"
+
+
+def test_tests_mirror_the_packages():
+    tests = Path(__file__).resolve().parent
+    for package in MAY_IMPORT:
+        assert (tests / package).is_dir(), f"tests/{package}/ is missing"
