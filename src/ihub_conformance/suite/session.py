@@ -252,7 +252,7 @@ class HubSession:
                         statuses: tuple[int, ...] | None = None) -> dict[str, Any]:
         """A 4xx with the error envelope (ASM-04), naming ``field`` when given."""
         what = _what(response)
-        accepted = statuses or tuple(self.assumptions.values["status"].get("rejection") or ())
+        accepted = statuses or ()
         code = response.status_code
         if not (400 <= code < 500) or (accepted and code not in accepted):
             pytest.fail(f"{what}: expected a rejection (4xx), got {code}: {_snippet(response)}",
