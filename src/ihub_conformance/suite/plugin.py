@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from ihub_conformance.hub import network
+from ihub_conformance.suite import attribution
 
 MARKER = "requirement"
 AREA_TITLES = {
@@ -57,6 +58,7 @@ class SuiteState:
     secrets: list[str] = field(default_factory=list)
     session: Any = None  # the HubSession once the target is open
     catalog: Any = None
+    register_ids: frozenset[str] | None = None
 
     def redact(self, text: str) -> str:
         for secret in sorted(self.secrets, key=len, reverse=True):
@@ -120,6 +122,10 @@ def _mode(target: str, record: bool) -> str:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{MARKER}(*ids): requirement ids from the catalog that this test verifies"
+    )
+    config.addinivalue_line(
+        "markers", f"{attribution.MARKER}(*ids): assumption register ids (ASM-nn) whose "
+        "choices this test relies on"
     )
     target = config.getoption("--ihub-target")
     mode = _mode(target, config.getoption("--ihub-record"))
@@ -205,6 +211,39 @@ def _catalog(config: pytest.Config) -> Any:
     return suite.catalog
 
 
+def _register_ids(config: pytest.Config) -> frozenset[str]:
+    suite = state(config)
+    if suite.register_ids is None:
+        from ihub_conformance.contract.assumptions import load_assumptions
+        from ihub_conformance.errors import ConformanceError
+
+        try:
+            entries = load_assumptions(suite.contract, suite.assumptions_file).entries
+        except ConformanceError as exc:
+            raise pytest.UsageError(f"assumption register: {exc}") from None
+        suite.register_ids = frozenset(str(entry["id"]) for entry in entries)
+    return suite.register_ids
+
+
+def _check_assumption_ids(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every ``assumption`` marker id is an entry of the register, like requirement ids."""
+    marked = [(item, attribution.assumption_ids(item)) for item in items]
+    if not any(ids for _, ids in marked):
+        return
+    known = _register_ids(config)
+    unknown = [f"{item.nodeid}: {asm}" for item, ids in marked for asm in ids
+               if asm not in known]
+    if unknown:
+        raise pytest.UsageError(
+            f"unknown assumption id in a @pytest.mark.{attribution.MARKER} marker (not in "
+            "the assumption register): " + "; ".join(unknown[:10])
+        )
+    for item, ids in marked:
+        for asm in ids:
+            item.user_properties.append(("assumption", asm))
+            _label(item, asm, "tag")
+
+
 def _label(item: pytest.Item, value: str, label_type: str) -> None:
     item.add_marker(pytest.mark.allure_label(value, label_type=label_type))
 
@@ -231,6 +270,7 @@ def _trace(item: pytest.Item, requirements: list[Any]) -> None:
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
+    _check_assumption_ids(config, items)
     marked = [(item, requirement_ids(item)) for item in items]
     if not any(ids for _, ids in marked):
         return
@@ -281,20 +321,50 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     if suite.secrets and report.longrepr is not None and not report.skipped:
         # A failure message must never carry a key, whatever the hub answered.
         report.longrepr = suite.redact(str(report.longrepr))
+    _record(suite, item, call, report)
+
+
+# Outcome precedence per test over its phases: a real failure outranks a
+# mismatch, which outranks an unverifiable requirement, a skip and a pass.
+_RANK = {"passed": 0, "skipped": 1, "unverifiable": 2, "mismatch": 3, "failed": 4, "error": 4}
+
+
+def _phase_outcome(report: pytest.TestReport, kind: str) -> str | None:
+    if report.failed:
+        if kind == "mismatch":
+            return "mismatch"
+        return "failed" if report.when == "call" else "error"
+    if report.skipped:
+        return "unverifiable" if kind == "unverifiable" else "skipped"
+    return None
+
+
+def _record(suite: SuiteState, item: pytest.Item, call: pytest.CallInfo,
+            report: pytest.TestReport) -> None:
+    """Fold one phase's report into the test's outcome, with its attribution."""
     nodeid = test_id(item)
     entry = suite.outcomes.setdefault(
         nodeid,
         {"nodeid": nodeid, "outcome": "passed", "requirements": requirement_ids(item),
-         "message": "", "duration": 0.0},
+         "assumptions": attribution.assumption_ids(item), "message": "", "duration": 0.0,
+         "mismatches": []},
     )
     entry["duration"] = round(entry["duration"] + report.duration, 4)
-    if report.failed:
-        if entry["outcome"] in ("passed", "skipped"):
-            entry["outcome"] = "failed" if report.when == "call" else "error"
-            entry["message"] = suite.redact(_message(report))
-    elif report.skipped and entry["outcome"] == "passed":
-        entry["outcome"] = "skipped"
-        entry["message"] = suite.redact(_message(report))
+    kind, detail = attribution.classify(call.excinfo)
+    outcome = _phase_outcome(report, kind)
+    if outcome is None:
+        return
+    if kind == "mismatch":
+        entry["mismatches"].append(
+            {k: suite.redact(str(v)) for k, v in detail.as_dict().items()})
+        item.user_properties.append(("assumption_mismatch", detail.asm_id))
+    elif kind == "unverifiable":
+        item.user_properties.append(("unverifiable", suite.redact(detail)))
+    if _RANK[outcome] > _RANK[entry["outcome"]]:
+        entry["outcome"] = outcome
+        entry["message"] = suite.redact(
+            detail.summary() if kind == "mismatch" else
+            str(detail) if kind == "unverifiable" else _message(report))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
