@@ -35,6 +35,11 @@ def example_mapping() -> Path:
     return directory / "ops-hub-widget-mapping.json"
 
 
+def cassettes_dir() -> Path:
+    """fixtures/cassettes/ of the checkout, else the copy shipped inside the package."""
+    return _first_existing(_CHECKOUT / "fixtures" / "cassettes", _PACKAGE / "_data" / "cassettes")
+
+
 def checkout_root() -> Path | None:
     """The repository root when running from a checkout, else None."""
     return _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else None

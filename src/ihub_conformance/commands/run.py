@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ihub_conformance._paths import suite_dir
+from ihub_conformance._paths import checkout_root, suite_dir
 from ihub_conformance.commands._common import add_assumptions, add_contract, add_key_env
 from ihub_conformance.contract.assumptions import load_assumptions
 from ihub_conformance.contract.catalog import load_catalog
@@ -103,6 +103,9 @@ def _validate(args: argparse.Namespace) -> None:
         raise InputError("--examples", "must be at least 1")
     if args.record and args.target == REPLAY:
         raise ConformanceError("--record needs a reference or live target, not replay")
+    if args.record and not args.cassette_dir and checkout_root() is None:
+        raise ConformanceError("--record from an installed package needs --cassette-dir DIR "
+                               "(the shipped cassettes are read-only)")
     load_catalog(args.contract)  # an unknown contract version is refused here
     load_assumptions(args.contract, args.assumptions)
     if args.target == REPLAY:

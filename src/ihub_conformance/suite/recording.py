@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ihub_conformance._paths import checkout_root
+from ihub_conformance._paths import cassettes_dir
 from ihub_conformance.errors import ConformanceError
 
 REDACTED = "<REDACTED>"
@@ -48,13 +48,12 @@ _DROPPED_HEADERS = frozenset({"cookie", "set-cookie"})
 
 
 def default_cassette_root() -> Path:
-    """fixtures/cassettes/ of the checkout (cassettes are a checkout artefact)."""
-    root = checkout_root()
-    if root is None:
-        raise ConformanceError(
-            "replay/record need a checkout (fixtures/cassettes/); pass --ihub-cassette-dir"
-        )
-    return root / "fixtures" / "cassettes"
+    """fixtures/cassettes/ of the checkout, else the cassettes shipped in the package.
+
+    Recording into the installed package would write into site-packages: a run
+    from a wheel records into ``--cassette-dir`` instead (checked by the runner).
+    """
+    return cassettes_dir()
 
 
 def cassette_dir(contract: str, override: str | Path | None = None) -> Path:
