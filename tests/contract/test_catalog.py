@@ -13,6 +13,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from ihub_conformance import InputError
+from ihub_conformance.contract import coverage
 from ihub_conformance.contract.catalog import (
     AREAS,
     MarkerScan,
@@ -22,6 +23,7 @@ from ihub_conformance.contract.catalog import (
     schema_path,
     sync_verified_by,
 )
+from ihub_conformance.contract.coverage import load_not_requirements
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_SOURCE = ROOT.parent / "shared" / "seed" / "ops-hub-evidence-intake.md"
@@ -111,31 +113,70 @@ def test_every_quote_is_in_its_source_section(catalog, source_sections):
         assert _norm(req.quote) in _norm(source_sections[req.section]), req.id
 
 
-def _covered(fragment: str, quotes: list[str]) -> bool:
-    fragment = _norm(fragment)
-    return any(q in fragment or fragment in q for q in quotes)
+def _quoted(catalog, not_requirements) -> list[tuple[str, str]]:
+    return [(req.section, req.quote) for req in catalog] + \
+        [(item.section, item.quote) for item in not_requirements]
 
 
-@pytest.mark.parametrize("section", [
-    "Summary", "Inter-Hub API Surface", "Activity-Core Contract",
-    "Production Gates", "Recommended Manifest Vocabulary",
-])
-def test_every_statement_of_the_section_has_an_entry(catalog, source_sections, section):
-    """Each bullet / numbered item of the section overlaps at least one quote."""
-    quotes = [_norm(req.quote) for req in catalog]
-    items = re.split(r"^(?:- |\d+\. )", source_sections[section], flags=re.M)[1:]
-    missing = [_norm(item)[:60] for item in items
-               if _norm(item) and not _covered(item.split("\n\n")[0], quotes)]
-    assert items and missing == []
+@pytest.fixture(scope="module")
+def not_requirements():
+    return load_not_requirements("v1")
 
 
-def test_every_vocabulary_alignment_row_has_an_entry(catalog, source_sections):
-    quotes = [_norm(req.quote) for req in catalog]
-    rows = [line.strip().strip("|").strip() for line in
-            source_sections["2026-06-27 Live Vocabulary Alignment"].splitlines()
-            if line.startswith("| ") and "Early proposal" not in line and "---" not in line]
-    assert len(rows) == 5
-    assert [row for row in rows if not _covered(row, quotes)] == []
+@pytest.fixture(scope="module")
+def prose() -> dict[str, str]:
+    return coverage.source_sections(SOURCE.read_text(encoding="utf-8"))
+
+
+def test_every_sentence_of_the_source_is_a_requirement_or_a_reasoned_non_requirement(
+        catalog, not_requirements, prose):
+    """The whole source - prose, bullets, tables, gate list, code, open questions - is read."""
+    assert set(prose) >= {"(preamble)", "Summary", "Production Gates", "Open Questions"}
+    missing = coverage.uncovered(prose, _quoted(catalog, not_requirements))
+    assert missing == [], "source statements with neither a catalog entry nor a reasoned " \
+        f"entry in contracts/v1/not-requirements.yaml: {missing}"
+
+
+def test_each_requirement_quote_is_needed_for_coverage(catalog, not_requirements, prose):
+    """The check can fail: dropping any quote (all entries sharing it) leaves words unread."""
+    quoted = _quoted(catalog, not_requirements)
+    for section, quote in dict.fromkeys(quoted):
+        if any(_norm(quote) in _norm(other) and quote != other for _, other in quoted):
+            continue  # a second requirement read from part of one sentence (ACS-11 in ACS-10)
+        rest = [pair for pair in quoted if pair != (section, quote)]
+        assert coverage.uncovered(prose, rest), f"{quote!r} covers nothing another quote does not"
+
+
+def test_uncovered_reports_the_statement_a_word_belongs_to():
+    sections = {"S": "First rule is kept. Second rule must hold; - item one - item two"}
+    found = coverage.uncovered(sections, [("S", "First rule is kept."), ("S", "- item one")])
+    assert found == [("S", "Second rule must hold;"), ("S", "- item two")]
+    # overlap is not coverage: a quote of part of a statement leaves the rest unread
+    assert coverage.uncovered({"S": "Keep the key outside Git, always."},
+                              [("S", "Keep the key")]) == [
+        ("S", "Keep the key outside Git, always.")]
+
+
+def test_non_requirement_quotes_are_in_their_sections_and_reasoned(not_requirements, prose):
+    for item in not_requirements:
+        assert item.section in prose, f"no heading {item.section!r}"
+        assert coverage.normalise(item.quote) in prose[item.section], item.quote
+        assert len(item.why.split()) >= 5, f"{item.quote!r}: give a reason"
+
+
+def test_no_sentence_is_both_a_requirement_and_a_non_requirement(catalog, not_requirements):
+    quotes = {_norm(req.quote) for req in catalog}
+    assert not [item.quote for item in not_requirements if _norm(item.quote) in quotes]
+
+
+def test_broken_not_requirements_name_file_and_field(tmp_path):
+    bad = tmp_path / "not-requirements.yaml"
+    bad.write_text("statements:\n  - {section: Summary, quote: x, reason: because, why: y}\n")
+    with pytest.raises(InputError, match="/statements/0/reason"):
+        load_not_requirements(path=bad)
+    bad.write_text("statements:\n  - {section: Summary, quote: x}\n")
+    with pytest.raises(InputError, match="/statements/0"):
+        load_not_requirements(path=bad)
 
 
 def test_each_of_the_six_gates_has_its_entry(catalog, source_sections):
@@ -148,10 +189,26 @@ def test_each_of_the_six_gates_has_its_entry(catalog, source_sections):
         assert entry.level == "MUST" and entry.kind == "config"
 
 
-def test_the_past_observation_and_open_questions_are_not_requirements(catalog):
+def test_the_past_observation_and_open_questions_are_not_requirements(catalog,
+                                                                      not_requirements):
     quotes = " ".join(_norm(req.quote) for req in catalog)
     assert "an empty list" not in quotes
     assert "Open Questions" not in {req.section for req in catalog}
+    assert sum(item.reason == "open-question" for item in not_requirements) == 4
+
+
+def test_temporary_statements_are_marked_and_say_so(catalog):
+    """'currently' / 'yet' describe a state the source expects to change."""
+    for req in catalog:
+        temporal = re.search(r"\b(currently|yet)\b", req.quote) and req.area != "FBK"
+        if temporal:
+            assert req.temporary and "urrently" in req.title, req.id
+
+
+def test_levels_under_the_recommended_heading_are_explained(catalog):
+    for req in catalog:
+        if req.section == "Recommended Manifest Vocabulary" and req.level == "MUST":
+            assert req.note, f"{req.id}: MUST under 'Recommended' needs a note saying why"
 
 
 # ------------------------------------------------------------------------- loading

@@ -53,6 +53,8 @@ class Requirement:
     section: str
     assumptions: tuple[str, ...] = ()
     verified_by: tuple[str, ...] = ()
+    note: str = ""  # why the level or the reading is what it is, when the quote alone does not say
+    temporary: bool = False  # the quote describes a current state the source expects to change
 
     @property
     def is_must(self) -> bool:
@@ -138,6 +140,8 @@ def _requirement(entry: dict[str, Any]) -> Requirement:
         section=entry["source"]["section"],
         assumptions=tuple(entry.get("assumptions", ())),
         verified_by=tuple(entry["verified_by"]),
+        note=entry.get("note", ""),
+        temporary=bool(entry.get("temporary", False)),
     )
 
 
