@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+
 from ihub_conformance.gate.k8s import load_runtime_manifests, pointer_line
-from ihub_conformance.gate.runtime_config import activity_core_containers, resolve
+from ihub_conformance.gate.model import CheckOutcome
+from ihub_conformance.gate.runtime_config import (
+    activity_core_containers,
+    check_runtime_config,
+    resolve,
+    resolve_mapping,
+    runtime_mapping,
+)
 
 MANIFEST = """\
 apiVersion: v1
@@ -86,3 +95,68 @@ spec:
 def test_pointer_line_unknown_pointer_is_none():
     assert pointer_line('{"a": [1, 2]}', "/b") is None
     assert pointer_line('{"a": [1,\n 2]}', "/a/1") == 2
+
+
+ALTERNATIVE_KEY = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: cfg}}
+data:
+  INTER_HUB_URL: https://hub.example
+  {key}: |
+    {{"contract": "v1", "hub": "ops-hub", "mappings": [{{"eventType": "ops-service-discovered",
+     "target": "aggregate", "widget": {{"hub": "ops-hub", "name": "Catalog"}},
+     "widgetType": "ops-service-catalog", "policyScope": "ops-production"}}]}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: activity-core}}
+spec:
+  template:
+    spec:
+      containers:
+        - name: core
+          envFrom:
+            - configMapRef: {{name: cfg}}
+          env:
+            - name: OPS_HUB_KEY
+              valueFrom:
+                secretKeyRef: {{name: ops, key: OPS_HUB_KEY}}
+"""
+
+
+def _gate_5(path) -> CheckOutcome:
+    from ihub_conformance.contract.assumptions import load_assumptions
+    from ihub_conformance.gate.context import GateConfig, GateContext
+    from ihub_conformance.gate.model import WriteLog
+
+    ctx = GateContext(config=GateConfig(runtime_manifests=[str(path)]),
+                      assumptions=load_assumptions(), run_id="t", writes=WriteLog("t"))
+    ctx.manifests = load_runtime_manifests([str(path)])
+    return check_runtime_config(ctx)
+
+
+@pytest.mark.requirement("ACS-10", "ACS-11", "GATE-05")
+@pytest.mark.parametrize("key", ["widget_mapping", "capability_mapping"])
+def test_the_mapping_under_either_config_key_reaches_activity_core(tmp_path, key):
+    path = tmp_path / "runtime.yaml"
+    path.write_text(ALTERNATIVE_KEY.format(key=key))
+    manifests = load_runtime_manifests([str(path)])
+    (core,) = activity_core_containers(manifests)
+    name, source = resolve_mapping(core, manifests)
+    assert name == key and source.kind == "configmap"
+    assert runtime_mapping(manifests).entries
+    outcome = _gate_5(path)
+    mapping_lines = [e for e in outcome.evidence if "mapping" in e.what.lower()
+                     or key in e.what]
+    assert mapping_lines and all(e.ok for e in mapping_lines), outcome.evidence
+
+
+@pytest.mark.requirement("ACS-10", "ACS-11", "GATE-05")
+def test_a_mapping_under_no_key_fails_gate_5_naming_all_three(tmp_path):
+    path = tmp_path / "runtime.yaml"
+    path.write_text(ALTERNATIVE_KEY.format(key="some_other_mapping"))
+    outcome = _gate_5(path)
+    missing = [e for e in outcome.failures if "OPS_HUB_WIDGET_MAPPING" in e.what]
+    assert missing and "widget_mapping" in missing[0].expected \
+        and "capability_mapping" in missing[0].expected

@@ -23,13 +23,21 @@ from urllib.parse import urlsplit
 from ihub_conformance.errors import InputError
 from ihub_conformance.gate import _deps
 from ihub_conformance.gate.context import GateContext
-from ihub_conformance.gate.inputs import MAPPING_ENV, MappingInput, parse_mapping_text
+from ihub_conformance.gate.inputs import (
+    MAPPING_ENV,
+    WRAPPER_KEYS,
+    MappingInput,
+    parse_mapping_text,
+)
 from ihub_conformance.gate.k8s import Container, Located, RuntimeManifests, pointer_line
 from ihub_conformance.gate.model import CheckOutcome
 
 URL_VAR = "INTER_HUB_URL"
 KEY_VAR = "OPS_HUB_KEY"
 RUNTIME_VARS = (URL_VAR, KEY_VAR, MAPPING_ENV)
+# ACS-10/11: activity-core takes the mapping from the environment variable or from either
+# config key; gate 5 accepts any of them (the environment variable first).
+MAPPING_KEYS = (MAPPING_ENV, *WRAPPER_KEYS)
 OPENBAO_PATH = "platform/operators/ops-hub/runtime"
 
 
@@ -91,10 +99,21 @@ def resolve(container: Container, var: str, manifests: RuntimeManifests) -> Sour
     return Source("missing", container.where)
 
 
+def resolve_mapping(container: Container, manifests: RuntimeManifests) -> tuple[str, Source]:
+    """The mapping's source under the first of MAPPING_KEYS that is set (else the variable's)."""
+    first = resolve(container, MAPPING_ENV, manifests)
+    if first.kind in ("missing", "unresolved"):
+        for key in WRAPPER_KEYS:
+            found = resolve(container, key, manifests)
+            if found.kind not in ("missing", "unresolved"):
+                return key, found
+    return MAPPING_ENV, first
+
+
 def activity_core_containers(manifests: RuntimeManifests) -> list[Container]:
     """Containers that carry any runtime variable (else all: each then lacks them all)."""
     def carries(c: Container) -> bool:
-        return any(e.name in RUNTIME_VARS for e in c.env) or bool(c.env_from)
+        return any(e.name in (*RUNTIME_VARS, *MAPPING_KEYS) for e in c.env) or bool(c.env_from)
 
     chosen = [c for c in manifests.containers if carries(c)]
     return chosen or list(manifests.containers)
@@ -103,7 +122,7 @@ def activity_core_containers(manifests: RuntimeManifests) -> list[Container]:
 def runtime_mapping(manifests: RuntimeManifests) -> MappingInput | None:
     """The mapping the deployment hands activity-core, when the manifests hold it."""
     for container in activity_core_containers(manifests):
-        source = resolve(container, MAPPING_ENV, manifests)
+        _, source = resolve_mapping(container, manifests)
         if source.value is not None and source.value.value.strip():
             located = source.value
             try:
@@ -205,13 +224,19 @@ def _check_manifests(ctx: GateContext, out: CheckOutcome, manifests: RuntimeMani
         return
     for container in containers:
         for var in RUNTIME_VARS:
-            src = resolve(container, var, manifests)
+            if var == MAPPING_ENV:
+                var, src = resolve_mapping(container, manifests)
+            else:
+                src = resolve(container, var, manifests)
             label = f"{var} of {container.workload} container {container.name}"
             if src.kind == "missing":
-                out.fail(f"{label} missing", src.where, "present", "absent")
+                out.fail(f"{label} missing", src.where, "present" if var != MAPPING_ENV else
+                         f"one of {', '.join(MAPPING_KEYS)} present", "absent")
             elif src.kind == "unresolved":
                 out.fail(f"{label} not resolvable", src.where,
-                         "an env entry, or an envFrom source among the manifests", src.ref)
+                         "an env entry, or an envFrom source among the manifests"
+                         + (f", holding one of {', '.join(MAPPING_KEYS)}"
+                            if var == MAPPING_ENV else ""), src.ref)
             elif var == KEY_VAR:
                 _check_key(out, src, container, manifests)
             elif src.kind == "secret" and (src.value is None or not src.value.value.strip()):
@@ -234,6 +259,8 @@ def _check_manifests(ctx: GateContext, out: CheckOutcome, manifests: RuntimeMani
 
 def _check_environment(ctx: GateContext, out: CheckOutcome) -> None:
     for var in RUNTIME_VARS:
+        if var == MAPPING_ENV:  # or either config key (ACS-11)
+            var = next((k for k in MAPPING_KEYS if os.environ.get(k, "").strip()), var)
         value = os.environ.get(var, "")
         where = f"env {var}"
         if not value.strip():
