@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from ihub_conformance.contract.loader import available_versions, load_contract
 from ihub_conformance.stream import fastpath as stream_fastpath
 from ihub_conformance.stream import pipeline as event_stream
-from ihub_conformance.stream._regex import first_match_end, has_anchor
+from ihub_conformance.stream._regex import ascii_classes, first_match_end, has_anchor
 from ihub_conformance.stream.fastpath import (
     MAX_LINE,
     fast_path,
@@ -305,8 +305,8 @@ def test_streams_get_the_same_findings_with_and_without_the_tier(
     lines = _mixed_stream(1500, seed=21)
     if scanner == "rust-regex":
         monkeypatch.setattr(stream_fastpath, "_hyperscan_flagged", lambda _p: None)
-    elif stream_fastpath._hyperscan_flagged(fast_path("v1").guard_pattern) is None:
-        pytest.skip("hyperscan is not installed here")
+    else:
+        pytest.importorskip("hyperscan")  # installed, it must take the guard pattern
     stream_fastpath.fast_path.cache_clear()
     try:
         assert fast_path("v1").scanner == scanner
@@ -342,9 +342,9 @@ def test_a_line_the_tier_leaves_unflagged_passes_the_engines_guard() -> None:
 
 def test_the_block_scan_flags_whatever_the_per_line_guard_flags() -> None:
     fast = fast_path("v1")
+    pytest.importorskip("hyperscan")
     scan = stream_fastpath._hyperscan_flagged(fast.guard_pattern)
-    if scan is None:
-        pytest.skip("hyperscan is not installed here")
+    assert scan is not None, "hyperscan is installed but refuses the guard pattern"
     lines = [line + b"\n" for line in _corpus()]
     per_line = stream_fastpath._per_line_flagged(fast.guard)
     for start in range(0, len(lines), 64):
@@ -369,6 +369,19 @@ def test_first_match_end_gives_offsets_into_the_whole_buffer() -> None:
     assert end(data, 9) == -1  # "bc" alone does not match
     assert first_match_end("^ab") is None  # block mode would read ^ as the slice's start
     assert first_match_end("a(?<=b)") is None  # Hyperscan refuses lookbehind: None, no crash
+
+
+def test_hyperscan_gets_the_portable_classes_without_their_non_ascii_members() -> None:
+    # The contract spells whitespace out (\\u0085, \\u2000-\\u200a, ...); Hyperscan has no
+    # \\u escape and scans ASCII lines only, so those members go and the rest stays.
+    assert ascii_classes(r"a[^\t \u0085\u2000-\u200a?#]+[\u00e9b]") == r"a[^\t ?#]+[b]"
+    assert ascii_classes(r"[\u0041]x") == r"[\u0041]x"  # ASCII escapes are kept
+    assert ascii_classes(r"a\u2028b") is None  # outside a class there is nothing to drop
+    pytest.importorskip("hyperscan")
+    end = first_match_end(r"b[\t \u00a0]+[^\t \u00a0]")
+    assert end is not None
+    assert end(b"xx b  c", 0) == 7
+    assert end(b"xx b   ", 0) == -1
 
 
 def test_anchor_detection() -> None:

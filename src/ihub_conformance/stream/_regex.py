@@ -8,9 +8,14 @@ of the string a pattern was written for, so a pattern with anchors is refused to
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
+
+# A non-ASCII `\uXXXX` escape or range of them (the contract's portable whitespace class).
+_NON_ASCII_ESCAPE = re.compile(r"\\u(?:00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|"
+                               r"[1-9a-fA-F][0-9a-fA-F]{3})(?:-\\u[0-9a-fA-F]{4})?")
 
 
 def quotes_for_anchors(pattern: str) -> str:
@@ -46,6 +51,31 @@ def has_anchor(pattern: str) -> bool:
     return quotes_for_anchors(pattern) != pattern  # it rewrites exactly those
 
 
+def ascii_classes(pattern: str) -> str | None:
+    """`pattern` for ASCII input, with its non-ASCII `\\uXXXX` class members dropped
+    (Hyperscan has no `\\u` escape). On ASCII text it matches exactly where `pattern`
+    does; lines with other bytes go to the engine anyway. None when such an escape stands
+    outside a class.
+    """
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        escape = _NON_ASCII_ESCAPE.match(pattern, i)
+        if escape and not in_class:
+            return None
+        if escape:
+            i = escape.end()
+            continue
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        in_class = ch != "]" if in_class else ch == "["
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
 def first_match_end(pattern: str) -> Callable[[bytes, int], int] | None:
     """`end(data, start)`: where the first match in `data[start:]` ends (an offset into
     `data`), or -1 for none. None when Hyperscan is unavailable or refuses `pattern`.
@@ -59,6 +89,9 @@ def first_match_end(pattern: str) -> Callable[[bytes, int], int] | None:
     except ImportError:
         return None
     if has_anchor(pattern):
+        return None
+    pattern = ascii_classes(pattern)
+    if pattern is None:
         return None
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     try:
