@@ -13,8 +13,10 @@ the verdict is written:
     DIR/allure-results/    Allure results (`nox -s report` renders them)
 
 Exit codes: 0 conformant, 1 not conformant (the broken requirement ids are
-printed), 2 usage/configuration error, 3 target unreachable (checked up front
-with a short connect timeout, so a closed port answers within seconds).
+printed), 2 usage/configuration error, 3 target unreachable (a live target is probed once up front,
+hub/preflight.py, within a total deadline of seconds: a closed port or a server
+that accepts and never answers is exit 3, a URL that is not an Inter-Hub or a
+refused key exit 2).
 """
 
 from __future__ import annotations
@@ -24,11 +26,9 @@ import collections
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from ihub_conformance._paths import checkout_root, suite_dir
 from ihub_conformance.commands._common import add_assumptions, add_contract, add_key_env
@@ -39,15 +39,13 @@ from ihub_conformance.errors import (
     EXIT_OK,
     ConformanceError,
     InputError,
-    TargetUnreachable,
 )
-from ihub_conformance.hub.client import redact_url
+from ihub_conformance.hub.preflight import preflight
 from ihub_conformance.hub.target import REFERENCE, REPLAY, key_from_env, parse_target_spec
 from ihub_conformance.suite import recording
 from ihub_conformance.suite.report import build_verdict, schema_violations, write_reports
 
 HELP = "Run the conformance suite against a hub and write the verdict and reports."
-CONNECT_TIMEOUT = 3.0
 UNBOUND_KEY_ENV = "IHUB_UNBOUND_KEY"
 RESULTS_FILE = ".ihub-results.json"
 MIN_SCRUB_LENGTH = 4
@@ -80,20 +78,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fault", action="append", default=[], metavar="NAME",
                         help="reference target only: switch on a deliberate contract violation "
                         "(mutation testing; repeatable; see reference/faults.py)")
-
-
-def check_reachable(url: str, timeout: float = CONNECT_TIMEOUT) -> None:
-    """Open (and close) one TCP connection to the target, or raise TargetUnreachable."""
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        with socket.create_connection((parts.hostname or "", port), timeout=timeout):
-            return
-    except TimeoutError:
-        reason = f"no answer within {timeout:g}s"
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-    raise TargetUnreachable(f"{redact_url(url)} unreachable: {reason}")
 
 
 def _validate(args: argparse.Namespace) -> None:
@@ -207,7 +191,9 @@ def _usage_failure(code: int, tail: list[str]) -> ConformanceError:
 def main(args: argparse.Namespace) -> int:
     _validate(args)
     if args.target not in (REFERENCE, REPLAY):
-        check_reachable(args.target)
+        # Before any test: one bounded probe (exit 3 unreachable, 2 not an Inter-Hub / key refused)
+        preflight(args.target, key_from_env(args.key_env),
+                  load_assumptions(args.contract, args.assumptions), key_env=args.key_env)
     report_dir = Path(args.report_dir)
     try:
         report_dir.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from ihub_conformance.contract.assumptions import load_assumptions
+from ihub_conformance.contract.assumptions import Assumptions, load_assumptions
 from ihub_conformance.errors import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -46,6 +46,7 @@ from ihub_conformance.gate.seed_widgets import check_seed_widgets
 from ihub_conformance.gate.smoke import check_smoke
 from ihub_conformance.gate.vocabulary_drift import check_vocabulary_drift
 from ihub_conformance.hub.client import InterHubClient, redact_url
+from ihub_conformance.hub.preflight import KeyRefused, preflight
 from ihub_conformance.hub.target import REFERENCE, REPLAY, Target, key_from_env, open_target
 from ihub_conformance.hub.target import parse_target_spec as _parse_target
 
@@ -129,6 +130,19 @@ def _guarded(check: Callable[[GateContext], CheckOutcome], ctx: GateContext,
         return out.settle("")
 
 
+def _preflight(target: Target, assumptions: Assumptions, key_env: str) -> None:
+    """A live target must answer like an Inter-Hub before any gate runs (exit 2 / 3).
+
+    A refused key is gate 4's finding (with its evidence in the report), not a stop.
+    """
+    if target.mode == REFERENCE or not target.url:
+        return
+    try:
+        preflight(target.url, target.key, assumptions, key_env=key_env)
+    except KeyRefused:
+        return
+
+
 def _load_mapping(config: GateConfig, ctx: GateContext) -> MappingInput | None:
     mapping = resolve_mapping(config.mapping)
     if mapping is None and ctx.manifests is not None:
@@ -159,6 +173,7 @@ def run_gate(config: GateConfig) -> GateResult:
         outcomes["5"] = check_runtime_config(ctx)
         ctx.client = InterHubClient(target.url or "", ctx.key, assumptions, timeout=TIMEOUT)
         try:
+            _preflight(target, assumptions, config.key_env)
             for gate_id, check in _HUB_CHECKS:
                 outcomes[gate_id] = _guarded(check, ctx, gate_id)
         except TargetUnreachable as exc:
