@@ -14,16 +14,20 @@ from collections.abc import Callable, Iterator
 from fnmatch import fnmatch
 from pathlib import Path
 
+from ihub_conformance.contract.assumptions import describe_status, status_matches
 from ihub_conformance.errors import InputError
 from ihub_conformance.gate import _deps
 from ihub_conformance.gate.context import GateContext
 from ihub_conformance.gate.model import CheckOutcome
+from ihub_conformance.hub.client import InterHubClient
 
 MAX_FILE_BYTES = 2_000_000
 MAX_FILES = 20_000  # per root; bounds a scan of a huge tree
 MAX_EVIDENCE_PER_ROOT = 20
 ALLOW_PRAGMA = "pragma: allowlist secret"  # the detect-secrets convention, token scan only
 KEY_NAME = "OPS_HUB_KEY"
+# A credential no hub can have issued: the key-is-needed probe sends it.
+WRONG_KEY = "ihub-conformance-wrong-key-0000000000000000"
 # Kubernetes/ExternalSecret fields that *name* a key (secretKey, key, property, name):
 # an UPPER_SNAKE value there is a variable name, not a secret, though a generic
 # scanner reads the line as a password assignment.
@@ -182,12 +186,35 @@ def authenticate(ctx: GateContext, out: CheckOutcome) -> None:
                  "not a JSON object")
         return
     ctx.consumer = consumer
-    ctx.authenticated = True
-    out.ok("the key authenticates", f"GET {path}", "200",
+    out.ok("the key is accepted", f"GET {path}", "200",
            f"200 consumer {consumer.get('name')!r}, manifest {consumer.get('manifestId')}")
+    ctx.authenticated = _key_is_needed(ctx, out, path)
     if not consumer.get("manifestId"):
         out.notes.append("the consumer is not bound to a manifest: the hub will not enforce "
                          "declared event types for it (gate 6 shows the effect)")
+
+
+def _key_is_needed(ctx: GateContext, out: CheckOutcome, consumer_path: str) -> bool:
+    """The hub must refuse its reads without a key and with a wrong one (ASM-01).
+
+    A hub that answers everyone proves nothing by accepting the key. Probed on the
+    consumer read and on the widget list the source calls "authenticated".
+    """
+    expected = ctx.assumptions.values["status"]["rejections"]["unauthorized"]
+    refused = True
+    for path in (ctx.assumptions.path("widgets"), consumer_path):
+        for label, key in (("no key", None), ("a wrong key", WRONG_KEY)):
+            with InterHubClient(ctx.target_url or "", key, ctx.assumptions,
+                                timeout=ctx.api().http.timeout) as other:
+                status = other.get(path).status_code
+            if 400 <= status < 500 and status_matches(expected, status):
+                out.ok(f"a request with {label} is refused", f"GET {path}",
+                       describe_status(expected), str(status))
+                continue
+            refused = False
+            out.fail(f"the hub accepts a request with {label}: the key is not needed",
+                     f"GET {path}", f"refused ({describe_status(expected)})", str(status))
+    return refused
 
 
 def check_key_custody(ctx: GateContext) -> CheckOutcome:
@@ -212,6 +239,9 @@ def check_key_custody(ctx: GateContext) -> CheckOutcome:
     for root in ctx.config.cassette_dirs:
         scanner.scan(f"cassettes {root}", _walk(Path(root)), tokens)
     out.details["filesScanned"] = scanner.files
+    if scanner.files == 0 and not out.failures:
+        return out.block("no file was scanned (give --scan-repo, --runtime-manifest or "
+                         "--cassettes): the key's custody is unproven")
     if ctx.config.scan_exclude:
         out.notes.append("token-like literals not reported under --scan-exclude "
                          f"{' '.join(ctx.config.scan_exclude)} (the key itself is checked "
@@ -220,5 +250,6 @@ def check_key_custody(ctx: GateContext) -> CheckOutcome:
         out.notes.append("no --scan-repo given: no repository was scanned for the key")
     out.notes.append("the value is provisioned out of band (preferably OpenBao "
                      "platform/operators/ops-hub/runtime, field OPS_HUB_KEY)")
-    return out.settle(f"the key authenticates and appears in none of {scanner.files} scanned "
-                      "files; runtime manifests reference it through a Secret only")
+    return out.settle(f"the key is needed and accepted, and appears in none of "
+                      f"{scanner.files} scanned files; runtime manifests reference it "
+                      "through a Secret only")

@@ -79,9 +79,14 @@ class CheckOutcome:
         return self
 
     def settle(self, passed: str, failed: str | None = None) -> CheckOutcome:
-        """Set status from the evidence unless already blocked; a summary per case."""
+        """Set status from the evidence unless already blocked; a summary per case.
+
+        A check that examined nothing (no evidence either way) is blocked, never a pass.
+        """
         if self.status == BLOCKED:
             return self
+        if not self.evidence:
+            return self.block("examined nothing: no evidence was gathered, so nothing is proven")
         bad = self.failures
         if bad:
             self.status = FAIL
