@@ -71,8 +71,9 @@ def test_unverifiable_ends_a_test_like_a_skip() -> None:
 def test_outcomes_carry_mismatch_unverifiable_and_assumptions(tmp_path: Path) -> None:
     (tmp_path / "test_sample.py").write_text(SAMPLE)
     results, junit = tmp_path / "results.json", tmp_path / "junit.xml"
+    allure = tmp_path / "allure"
     proc = _pytest(["test_sample.py", "--ihub-results", str(results),
-                    f"--junitxml={junit}"], tmp_path)
+                    f"--junitxml={junit}", f"--alluredir={allure}"], tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     tests = {t["nodeid"].rsplit("::", 1)[1]: t for t in json.loads(results.read_text())["tests"]}
     assert tests["test_guess"]["outcome"] == "mismatch"
@@ -89,6 +90,11 @@ def test_outcomes_carry_mismatch_unverifiable_and_assumptions(tmp_path: Path) ->
     assert '<property name="assumption_mismatch" value="ASM-06"' in xml
     assert '<property name="assumption" value="ASM-03"' in xml
     assert 'name="unverifiable"' in xml
+    categories = json.loads((allure / "categories.json").read_text())
+    assert categories[0]["name"].startswith("Assumption mismatches")
+    tags = {(lbl["name"], lbl["value"]) for f in allure.glob("*-result.json")
+            for lbl in json.loads(f.read_text())["labels"]}
+    assert ("tag", "ASM-06") in tags
 
 
 def test_unknown_assumption_id_is_a_usage_error(tmp_path: Path) -> None:
@@ -97,3 +103,78 @@ def test_unknown_assumption_id_is_a_usage_error(tmp_path: Path) -> None:
     proc = _pytest(["test_x.py"], tmp_path)
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert "unknown assumption id" in proc.stderr and "ASM-99" in proc.stderr
+
+
+def _verdict_results(outcome_by_req: dict[str, dict]) -> dict:
+    from ihub_conformance.contract.catalog import load_catalog
+
+    tests = []
+    for req in load_catalog("v1"):
+        if req.kind == "behaviour":
+            extra = outcome_by_req.get(req.id, {})
+            tests.append({"nodeid": f"conformance/test_x.py::test_{req.id}",
+                          "outcome": extra.get("outcome", "passed"), "requirements": [req.id],
+                          "assumptions": extra.get("assumptions", []),
+                          "message": extra.get("message", ""),
+                          "mismatches": extra.get("mismatches", []), "duration": 0.1})
+    return {"contract": "v1", "mode": "live", "url": "http://127.0.0.1:1", "run_id": "r1",
+            "allow_writes": True, "faults": [], "started": 1_800_000_000.0,
+            "finished": 1_800_000_010.0, "requests": 3, "tests": tests, "written": []}
+
+
+MISMATCH = {"outcome": "mismatch", "assumptions": ["ASM-06"],
+            "message": "assumption mismatch ASM-06 ...",
+            "mismatches": [{"assumption": "ASM-06", "expected": "201", "observed": "200",
+                            "detail": "POST /api/v2/widgets"}]}
+
+
+def test_a_mismatch_is_not_a_broken_requirement_and_not_a_pass() -> None:
+    from ihub_conformance.contract.catalog import load_catalog
+    from ihub_conformance.suite.report import build_verdict, render_markdown, schema_violations
+
+    verdict = build_verdict(_verdict_results({"WID-01": MISMATCH}), load_catalog("v1"))
+    doc = verdict.document
+    assert schema_violations(doc) == []
+    assert doc["verdict"] == "assumption_mismatch" and doc["exitCode"] == 1
+    assert not verdict.passed and verdict.broken == []
+    statuses = {r["id"]: r["status"] for r in doc["requirements"]}
+    assert statuses["WID-01"] == "assumption_mismatch"
+    assert doc["assumptionMismatches"][0]["assumption"] == "ASM-06"
+    assert doc["assumptionMismatches"][0]["requirements"] == ["WID-01"]
+    text = render_markdown(doc)
+    assert "## Assumption mismatches" in text and "calibrate" in text
+    assert "## Broken requirements" not in text
+
+
+def test_a_broken_source_statement_outranks_a_mismatch() -> None:
+    from ihub_conformance.contract.catalog import load_catalog
+    from ihub_conformance.suite.report import build_verdict, schema_violations
+
+    failed = {"outcome": "failed", "message": "occurredAt honoured"}
+    verdict = build_verdict(_verdict_results({"WID-01": MISMATCH, "EVT-11": failed}),
+                            load_catalog("v1"))
+    assert verdict.document["verdict"] == "fail" and verdict.broken == ["EVT-11"]
+    assert verdict.mismatches and schema_violations(verdict.document) == []
+
+
+def test_unverifiable_requirement_is_listed_with_its_reason() -> None:
+    from ihub_conformance.contract.catalog import load_catalog
+    from ihub_conformance.suite.report import build_verdict, render_markdown, schema_violations
+
+    gone = {"outcome": "unverifiable", "message": "unverifiable: no versions endpoint"}
+    verdict = build_verdict(_verdict_results({"WID-06": gone}), load_catalog("v1"))
+    doc = verdict.document
+    assert schema_violations(doc) == []
+    assert verdict.unverifiable == ["WID-06"] and verdict.passed
+    req = next(r for r in doc["requirements"] if r["id"] == "WID-06")
+    assert req["unverifiableReasons"] == ["no versions endpoint"]
+    assert "no versions endpoint" in render_markdown(doc)
+
+
+def test_report_schema_refuses_a_pass_with_mismatches() -> None:
+    from ihub_conformance.contract.catalog import load_catalog
+    from ihub_conformance.suite.report import build_verdict, schema_violations
+
+    doc = build_verdict(_verdict_results({"WID-01": MISMATCH}), load_catalog("v1")).document
+    doc["verdict"], doc["exitCode"] = "pass", 0
+    assert schema_violations(doc)

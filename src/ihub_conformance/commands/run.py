@@ -226,15 +226,24 @@ def _summary(verdict, json_path: Path, md_path: Path, report_dir: Path) -> None:
           + (f" {doc['target']['url']}" if doc["target"]["url"] else "")
           + f", run {doc['runId']}")
     print(f"  tests: {counts['passed']} passed, {counts['failed']} failed, "
-          f"{counts['error']} errors, {counts['skipped']} skipped")
+          f"{counts['error']} errors, {counts['mismatch']} assumption mismatches, "
+          f"{counts['unverifiable']} unverifiable, {counts['skipped']} skipped")
     if verdict.broken:
         print(f"  broken requirements: {', '.join(verdict.broken)}")
+    for found in verdict.mismatches:
+        print(f"  assumption mismatch {found['assumption']}: expected {found['expected']}, "
+              f"observed {found['observed']} ({len(found['tests'])} tests)")
+    if verdict.mismatches:
+        print(f"  {doc['calibrate']}")
+    if verdict.unverifiable:
+        print(f"  unverifiable on this hub: {', '.join(verdict.unverifiable)}")
     if verdict.unproven:
         print(f"  MUST requirements not proven: {', '.join(verdict.unproven)}")
     if doc["written"]:
         print(f"  objects written: {len(doc['written'])} (listed in {md_path.name}; "
               "none deleted)")
-    word = "PASS (conformant)" if verdict.passed else "FAIL (not conformant)"
+    word = {"pass": "PASS (conformant)", "fail": "FAIL (not conformant)",
+            "assumption_mismatch": "ASSUMPTION MISMATCH (not proven; calibrate)"}[doc["verdict"]]
     print(f"  verdict: {word}")
     print(f"  reports: {json_path}, {md_path}, {report_dir / 'junit.xml'}, "
           f"{report_dir / 'allure-results'}")

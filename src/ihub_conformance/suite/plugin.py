@@ -367,9 +367,30 @@ def _record(suite: SuiteState, item: pytest.Item, call: pytest.CallInfo,
             str(detail) if kind == "unverifiable" else _message(report))
 
 
+# Allure groups results by these categories (matched on status and message): an
+# assumption mismatch or an unverifiable requirement is not a product defect.
+ALLURE_CATEGORIES = [
+    {"name": "Assumption mismatches (calibrate; not broken requirements)",
+     "matchedStatuses": ["failed", "broken"], "messageRegex": "(?s).*assumption mismatch ASM-.*"},
+    {"name": "Unverifiable on this hub", "matchedStatuses": ["skipped"],
+     "messageRegex": "(?s).*unverifiable: .*"},
+    {"name": "Broken requirements", "matchedStatuses": ["failed", "broken"]},
+]
+
+
+def _write_allure_categories(config: pytest.Config) -> None:
+    directory = getattr(config.option, "allure_report_dir", None)
+    if directory and Path(directory).is_dir():
+        (Path(directory) / "categories.json").write_text(
+            json.dumps(ALLURE_CATEGORIES, indent=2), encoding="utf-8")
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     suite = session.config.stash.get(STATE, None)
-    if suite is None or not suite.results_path:
+    if suite is None:
+        return
+    _write_allure_categories(session.config)
+    if not suite.results_path:
         return
     hub = suite.session
     payload = {
@@ -380,6 +401,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "run_id": hub.run_id if hub is not None else None,
         "allow_writes": suite.allow_writes,
         "faults": sorted(suite.faults),
+        "assumptions_file": suite.assumptions_file,
         "started": suite.started,
         "finished": time.time(),
         "exitstatus": int(exitstatus),
