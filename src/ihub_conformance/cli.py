@@ -19,6 +19,7 @@ _COMMANDS = {
     "gate": "gate",
     "mutants": "mutants",
     "catalog": "catalog",
+    "calibrate": "calibrate",
 }
 
 
