@@ -31,7 +31,6 @@ def record_shape(cal: Calibration, answer: Probe) -> None:
     body = answer.body
     if isinstance(body, list):
         cal.set("pagination.shape", "array", f"{answer}: a bare JSON array")
-        cal.set("pagination.data_key", None, f"{answer}: a bare JSON array")
         return
     key = first_key(body, DATA_KEYS) if isinstance(body, dict) else None
     if isinstance(body, dict) and not isinstance(body.get(key), list):
