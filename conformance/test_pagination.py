@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from ihub_conformance.suite.attribution import expect_assumption
 from ihub_conformance.suite.session import HubSession
 
 requirement = pytest.mark.requirement
@@ -100,14 +101,18 @@ def test_page_size_default_and_cap(hub: HubSession, name: str) -> None:
 
 
 @requirement("GATE-01")
+@pytest.mark.assumption("ASM-11")
 @pytest.mark.parametrize("name", ["widgets", "interaction_events", "event_types"])
 def test_rate_limit_headers_are_integers(hub: HubSession, name: str) -> None:
+    """Each authenticated read makes the hub read its rate-limit counters: that read must
+    not fail (GATE-01). The headers reporting the counters are the register's guess."""
     response = hub.page(name, size=1)
-    assert response.status_code == 200
-    limits = hub.assumptions.values["rate_limit"]
-    for header in (limits["limit_header"], limits["remaining_header"], limits["reset_header"]):
-        value = response.headers.get(header)
-        assert value is not None, f"{header} missing"
-        assert value.strip().isdigit(), f"{header}: {value!r} is not a decimal integer"
-    assert int(response.headers[limits["remaining_header"]]) <= \
-        int(response.headers[limits["limit_header"]])
+    assert response.status_code < 500, \
+        f"GET {name} answered {response.status_code}: the hub's rate-limit read failed"
+    limits = hub.assumptions.values.get("rate_limit") or {}
+    for key in ("limit_header", "remaining_header", "reset_header"):
+        header = limits.get(key)
+        if header:
+            value = response.headers.get(header)
+            expect_assumption("ASM-11", value is not None and value.strip().isdigit(),
+                              expected=f"{header}: a decimal integer", observed=value)

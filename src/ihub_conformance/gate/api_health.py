@@ -1,7 +1,9 @@
 """Gate 1: the COUNT(*) decoding fix is deployed.
 
-Widget creation (when writes are allowed), the paginated list reads and the
-rate-limit headers must succeed and decode: integers where counts are, no 5xx.
+Widget creation (when writes are allowed) and the authenticated reads - each of which
+makes the hub read its rate-limit counters - must succeed and decode: integers where
+counts are, no 5xx. Rate-limit response headers are the register's guess (ASM-11):
+reported in a note when they differ, never failed.
 """
 
 from __future__ import annotations
@@ -26,17 +28,27 @@ def _is_int(value: Any) -> bool:
 
 def _rate_limit_headers(ctx: GateContext, out: CheckOutcome, response: httpx.Response,
                         where: str) -> None:
-    rate = ctx.assumptions.values["rate_limit"]
+    """Report the register's rate-limit headers; never gate 1's verdict (GATE-01 note).
+
+    "API rate-limit reads" is the hub reading its own counters: a decoding error there
+    answers a server error, which the reads and writes of gate 1 already fail on. The
+    header names and their format are a register guess (ASM-11).
+    """
+    rate = ctx.assumptions.values.get("rate_limit") or {}
+    odd = []
     for key in ("limit_header", "remaining_header", "reset_header"):
-        header = rate[key]
+        header = rate.get(key)
+        if not header:
+            continue  # the register says this hub sends no such header
         value = response.headers.get(header)
-        if value is None:
-            out.fail(f"{header} header missing", where, "a decimal integer header", "absent")
-        elif not _INTEGER.match(value.strip()):
-            out.fail(f"{header} header does not decode", where, "a decimal integer",
-                     repr(value[:40]))
+        if value is not None and _INTEGER.match(value.strip()):
+            out.ok(f"{header} header", where, "a decimal integer (ASM-11)", value.strip())
         else:
-            out.ok(f"{header} header", where, "a decimal integer", value.strip())
+            odd.append(f"{header} {'absent' if value is None else repr(value[:40])}")
+    if odd:
+        out.notes.append(f"{where}: rate-limit headers differ from the register (ASM-11: "
+                         f"{'; '.join(odd)}); not a gate 1 defect - the source names no "
+                         "header; calibrate the register for this hub")
 
 
 def _list_page(ctx: GateContext, out: CheckOutcome, name: str) -> None:
