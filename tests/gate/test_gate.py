@@ -43,7 +43,9 @@ def test_faithful_configuration_passes_every_gate(tmp_path, capsys, monkeypatch)
     writes = run.report["writes"]
     assert writes["eventsCreated"] == 4 and writes["rejectedAttempts"] >= 1
     assert writes["storedByMistake"] == 0
-    assert "can close on real Inter-Hub submission" in run.report["fallbackDecision"]
+    decision = run.report["fallbackDecision"]
+    assert "not decided here" in decision and "every required gate passes" in decision
+    assert run.check("fallback")["required"] is False  # beside the six gates (GATE-07)
     assert "ops-access-path-checked" in run.check("fallback")["coveredEventTypes"]
     # the console table and the report paths
     assert "verdict: go (exit 0)" in run.out and "gate.json" in run.out

@@ -24,21 +24,17 @@ MAX_DETAIL_BYTES = 2048  # "compact": a probe summary, not a captured response
 
 
 def decision(status: str, events: int, gates_pass: bool) -> str:
-    """The sentence that answers the open question on this run's evidence."""
-    if status == "pass" and gates_pass:
-        return (f"The open question is decided on this evidence: {events} compact, secret-free "
-                "ops_inventory_probe event(s) exist AND every required gate passes, so "
-                "ACTIVITY-WP-0007/T06 can close on real Inter-Hub submission.")
-    if status == "pass":
-        return (f"The open question is decided on this evidence: {events} compact, secret-free "
-                "ops_inventory_probe event(s) exist while a required gate does not pass, so "
-                "T06 may close on the State Hub fallback with explicit Inter-Hub deferral.")
-    if status == "blocked":
-        return ("The open question cannot be decided on this run: the State Hub was not "
-                "queried (no --state-hub URL).")
-    return ("The open question is decided on this evidence: there is no acceptable "
-            "ops_inventory_probe closure evidence, so T06 stays open (neither fallback "
-            "closure nor real submission is evidenced).")
+    """The evidence for both answers to the open T06 question; it decides neither."""
+    fallback = {
+        "pass": f"{events} compact, secret-free {EVENT_TYPE} event(s) on the State Hub",
+        "blocked": "not queried (no --state-hub URL)",
+    }.get(status, f"no acceptable {EVENT_TYPE} event on the State Hub")
+    submission = ("every required gate passes" if gates_pass
+                  else "a required gate does not pass")
+    return ("Open question, not decided here (close ACTIVITY-WP-0007/T06 on the State Hub "
+            f"fallback, or only after real Inter-Hub submission?). Fallback evidence: {fallback}. "
+            f"Real-submission readiness: {submission}; the smoke's own events are gate probes, "
+            "not activity-core submissions.")
 
 
 def check_fallback(ctx: GateContext) -> CheckOutcome:
