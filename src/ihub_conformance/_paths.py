@@ -40,6 +40,13 @@ def cassettes_dir() -> Path:
     return _first_existing(_CHECKOUT / "fixtures" / "cassettes", _PACKAGE / "_data" / "cassettes")
 
 
+def corpus_dir() -> Path | None:
+    """fixtures/corpus/ (valid and invalid documents per version) in a checkout, else None."""
+    root = checkout_root()
+    corpus = root / "fixtures" / "corpus" if root is not None else None
+    return corpus if corpus is not None and corpus.is_dir() else None
+
+
 def checkout_root() -> Path | None:
     """The repository root when running from a checkout, else None."""
     return _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else None

@@ -97,7 +97,11 @@ def _load_cached(version: str) -> Contract:
         raise ConformanceError(
             f"unknown contract version {version!r}; available: {', '.join(versions) or 'none'}"
         )
-    directory = contracts_dir() / version
+    return load_contract_dir(contracts_dir() / version, version)
+
+
+def load_contract_dir(directory: Path, version: str) -> Contract:
+    """Load a contract directory outside contracts/ (a copy, a git revision) as ``version``."""
     schemas: dict[str, dict[str, Any]] = {}
     for name, filename in SCHEMA_FILES.items():
         schema = _read_json(directory / filename)
