@@ -20,6 +20,7 @@ _COMMANDS = {
     "mutants": "mutants",
     "catalog": "catalog",
     "calibrate": "calibrate",
+    "diff": "diff",
 }
 
 
