@@ -26,6 +26,17 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
+@nox.session(name="contract-diff")
+def contract_diff(session: nox.Session) -> None:
+    """Refuse a silent contract break: contracts/ against the merge base with main.
+
+    A version directory that exists at the base may change only compatibly; every
+    version's generated changelog block must be current. Posargs: a base revision.
+    """
+    _install(session)
+    session.run("ihub-conformance", "diff", "--against-base", *session.posargs)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff only."""
