@@ -131,6 +131,9 @@ def _print(old: ContractTree, new: ContractTree, changes: Sequence[Change],
         print(change.line())
         if index in witnesses:
             print(f"    proof: {witnesses[index].describe()}")
+        elif change.change_class == CONSUMER and change.document.endswith(".schema.json"):
+            print("    proof: none found (no edit of a valid corpus document reaches this "
+                  "change; the break is shown at schema level only)")
     summary = ", ".join(f"{count} {name}" for name, count in counts.items())
     print(f"{old.label} -> {new.label}: {summary}; {verdict}")
 

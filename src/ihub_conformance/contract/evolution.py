@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ihub_conformance.contract import schema_diff as sd
 from ihub_conformance.contract.openapi_diff import diff_openapi
 from ihub_conformance.contract.roles import REQUEST, RESPONSE, schema_roles
-from ihub_conformance.documents import read_text, read_yaml
+from ihub_conformance.documents import read_text, read_yaml, yaml_error_where
 from ihub_conformance.errors import InputError
 
 CONSUMER = "breaking-consumer"
@@ -104,7 +106,7 @@ class ContractTree:
                 except ValueError as exc:
                     raise InputError(str(path), f"not valid JSON: {exc}") from None
             else:
-                self._cache[name] = read_yaml(path)
+                self._cache[name] = _fast_yaml(path)
         return self._cache[name]
 
     def schema_files(self) -> list[str]:
@@ -119,6 +121,17 @@ class ContractTree:
         vocabulary = self.read(VOCABULARY_FILE)
         aliases = vocabulary.get("aliases") if isinstance(vocabulary, dict) else None
         return {str(k): str(v) for k, v in (aliases or {}).items()}
+
+
+def _fast_yaml(path: Path) -> Any:
+    # libyaml when present: the catalog is read twice per comparison.
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is None:
+        return read_yaml(path)
+    try:
+        return yaml.load(read_text(path), Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        raise InputError(str(path), f"not valid YAML ({yaml_error_where(exc)})") from None
 
 
 def open_tree(directory: Path, label: str | None = None) -> ContractTree:
@@ -156,7 +169,7 @@ def count_by_class(changes: Iterable[Change]) -> dict[str, int]:
 
 
 def _schema_changes(old: ContractTree, new: ContractTree) -> Iterator[Change]:
-    roles_old, roles_new = schema_roles(old), schema_roles(new)
+    roles_old, roles_new = _roles(old), _roles(new)
     for name in sorted(set(old.schema_files()) | set(new.schema_files())):
         if not old.has(name):
             yield Change(name, "", "document added", None, name, COMPATIBLE,
@@ -173,6 +186,11 @@ def _schema_changes(old: ContractTree, new: ContractTree) -> Iterator[Change]:
             yield Change(name, edit.pointer, edit.change, edit.old, edit.new, change_class,
                          "; ".join(part for part in (edit.detail, reason) if part),
                          sample=edit.sample)
+
+
+def _roles(tree: ContractTree) -> dict[str, dict[str, set[str]]]:
+    return schema_roles(tree.schemas(),
+                        tree.read(OPENAPI_FILE) if tree.has(OPENAPI_FILE) else None)
 
 
 def _roles_at(marks: dict[str, dict[str, set[str]]], name: str, pointer: str) -> set[str]:

@@ -8,11 +8,8 @@ root reaches (an unused definition) has no role.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
-
-if TYPE_CHECKING:
-    from ihub_conformance.contract.evolution import ContractTree
 
 REQUEST, RESPONSE = "request", "response"
 
@@ -59,9 +56,10 @@ def _target(current: str, ref: str) -> tuple[str, str]:
 
 
 def _children(node: Any, pointer: str) -> list[tuple[str, Any]]:
+    # Definitions are reached through `$ref` only, not by standing in a root's document.
     if isinstance(node, dict):
         return [(f"{pointer}/{str(k).replace('~', '~0').replace('/', '~1')}", v)
-                for k, v in node.items()]
+                for k, v in node.items() if k not in ("$defs", "definitions")]
     if isinstance(node, list):
         return [(f"{pointer}/{index}", value) for index, value in enumerate(node)]
     return []
@@ -116,12 +114,11 @@ def _role_of(key: str, inherited: str | None) -> str | None:
     return None
 
 
-def schema_roles(tree: ContractTree) -> Marks:
-    """file -> pointer -> roles, for every schema location a root reaches."""
-    schemas = tree.schemas()
+def schema_roles(schemas: dict[str, Any], openapi: Any = None) -> Marks:
+    """file -> pointer -> roles, for every location of ``schemas`` a root reaches."""
     roots = [root for root in FIXED_ROOTS if root[0] in schemas]
     roots += [(name, "", REQUEST) for name in schemas
               if not any(root[0] == name and root[1] == "" for root in FIXED_ROOTS)]
-    if tree.has("openapi.yaml"):
-        roots += _openapi_roots(tree.read("openapi.yaml"))
+    if openapi is not None:
+        roots += _openapi_roots(openapi)
     return _mark(schemas, roots)
