@@ -5,6 +5,9 @@ unless it starts with ``^`` or ends with ``$``. greenery reads the regular subse
 (classes, groups, alternation, quantifiers, ``\\d \\s \\w`` and their negations); a
 pattern outside it (inline flags, lookaround, backreferences, ``^`` or ``$`` inside
 a group) is not compared, and the change counts as breaking both ways, saying so.
+ECMA-262 unicode escapes (backslash, u, four hex digits) are read as their
+characters. Known imprecision: greenery's ``.`` also matches a line terminator,
+which ECMA-262's does not.
 """
 
 from __future__ import annotations
@@ -21,7 +24,19 @@ _CLASS_DASH = re.compile(r"(?<!\\)-\]")
 _CLASS_DASH_FIRST = re.compile(r"(?<!\\)\[(\^?)-")
 
 
+# ECMA-262 \uXXXX escapes (the portable spelling of whitespace classes); greenery reads
+# the characters themselves. An escaped backslash before the `u` is left alone.
+_UNICODE_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u([0-9a-fA-F]{4})")
+_METACHARACTERS = frozenset("\\^$.|?*+()[]{}-")
+
+
+def _literal(match: re.Match[str]) -> str:
+    char = chr(int(match.group(2), 16))
+    return match.group(1) + ("\\" + char if char in _METACHARACTERS else char)
+
+
 def _anchored(pattern: str) -> str:
+    pattern = _UNICODE_ESCAPE.sub(_literal, pattern)
     body = _CLASS_DASH_FIRST.sub(r"[\1\\-", _CLASS_DASH.sub(r"\\-]", pattern))
     start = body.startswith("^")
     end = body.endswith("$") and not body.endswith("\\$")

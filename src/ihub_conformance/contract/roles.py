@@ -34,6 +34,9 @@ FIXED_ROOTS: tuple[tuple[str, str, str], ...] = (
     ("common.schema.json", "/$defs/RegistryEntry", RESPONSE),
 )
 
+# Schemas of the tool's own files (the register), not of documents exchanged with a hub.
+TOOLING_SCHEMAS = frozenset({"assumptions.schema.json"})
+
 Marks = dict[str, dict[str, set[str]]]
 
 
@@ -117,8 +120,8 @@ def _role_of(key: str, inherited: str | None) -> str | None:
 def schema_roles(schemas: dict[str, Any], openapi: Any = None) -> Marks:
     """file -> pointer -> roles, for every location of ``schemas`` a root reaches."""
     roots = [root for root in FIXED_ROOTS if root[0] in schemas]
-    roots += [(name, "", REQUEST) for name in schemas
-              if not any(root[0] == name and root[1] == "" for root in FIXED_ROOTS)]
+    roots += [(name, "", REQUEST) for name in schemas if name not in TOOLING_SCHEMAS
+              and not any(root[0] == name and root[1] == "" for root in FIXED_ROOTS)]
     if openapi is not None:
         roots += _openapi_roots(openapi)
     return _mark(schemas, roots)
