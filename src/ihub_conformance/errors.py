@@ -30,3 +30,29 @@ class TargetUnreachable(ConformanceError):
     """The Inter-Hub (or State Hub) did not answer: refused or timed out."""
 
     exit_code = EXIT_UNREACHABLE
+
+
+# Exit codes of a run ended by a signal (128 + the signal number, as shells report it).
+EXIT_INTERRUPTED = 130  # SIGINT
+EXIT_TERMINATED = 143  # SIGTERM
+EXIT_OUTPUT_CLOSED = 141  # the reader of stdout went away (SIGPIPE, as Unix tools end)
+
+
+class OutputError(ConformanceError):
+    """The output could not be written (disk full, closed descriptor): names the output."""
+
+    def __init__(self, output: str, reason: str) -> None:
+        self.output = output
+        super().__init__(f"{output}: {reason}")
+
+
+class OutputClosed(ConformanceError):
+    """The reader of stdout closed its end: the command ends quietly."""
+
+    exit_code = EXIT_OUTPUT_CLOSED
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so every ``finally`` (child processes, files) runs."""
+
+    exit_code = EXIT_TERMINATED

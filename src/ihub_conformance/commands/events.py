@@ -11,6 +11,7 @@ from stat import S_ISREG
 from typing import IO
 
 from ihub_conformance.contract.loader import load_contract
+from ihub_conformance.documents import standard_input
 from ihub_conformance.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from ihub_conformance.stream.parallel import auto_jobs, check_file, check_pipe
 from ihub_conformance.stream.pipeline import Finding, StreamSummary, check_stream, read_lines
@@ -18,7 +19,7 @@ from ihub_conformance.stream.pipeline import Finding, StreamSummary, check_strea
 
 def _open(path: str) -> tuple[IO[bytes], str]:
     if path == "-":
-        return sys.stdin.buffer, "<stdin>"
+        return standard_input(), "<stdin>"
     try:
         return open(path, "rb"), path
     except FileNotFoundError:
@@ -41,10 +42,11 @@ def main(args: argparse.Namespace) -> int:
     contract = load_contract(getattr(args, "contract", "v1")).version  # exit 2 if unknown
     fmt = getattr(args, "format", "text")
     stream, name = _open(args.file)
+    from_stdin = args.file == "-"
     out = sys.stdout
     summary = StreamSummary(contract)
     try:
-        info = None if stream is sys.stdin.buffer else os.fstat(stream.fileno())
+        info = None if from_stdin else os.fstat(stream.fileno())
         regular = info is not None and S_ISREG(info.st_mode)
         jobs = getattr(args, "jobs", 1) or 1
         if jobs == "auto":
@@ -65,7 +67,7 @@ def main(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise InputError(name, f"read failed: {exc.strerror or exc}") from None
     finally:
-        if stream is not sys.stdin.buffer:
+        if not from_stdin:
             stream.close()
     return EXIT_FINDINGS if summary.invalid else EXIT_OK
 

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 import yaml
 
 from ihub_conformance.contract.loader import DEFAULT_VERSION, load_contract
+from ihub_conformance.documents import (
+    PARSE_ERRORS,
+    PlainLoader,
+    loads_json,
+    refusal,
+    standard_input,
+)
 from ihub_conformance.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from ihub_conformance.validation.engine import Violation, validator_for
 
@@ -110,44 +116,12 @@ def _print_text(source: str, kind: str, version: str, found: list[Violation]) ->
         print(f"{source}: valid {kind} (contract {version})")
 
 
-class _PlainLoader(yaml.SafeLoader):
-    """YAML without implicit timestamps: a date stays the string the author wrote."""
-
-
-_PlainLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-class _NotJson(ValueError):
-    """Accepted by Python's json module but not JSON (or ambiguous)."""
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # A repeated key silently keeps the last value; refuse it instead of
-    # validating something other than what the author sees.
-    document = dict(pairs)
-    if len(document) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                shown = key if len(key) <= 64 else key[:61] + "..."
-                raise _NotJson(f"duplicate key {shown!r}")
-            seen.add(key)
-    return document
-
-
-def _no_constants(name: str) -> Any:
-    raise _NotJson(f"{name} is not a JSON value")
-
-
 def load_document(path: str) -> Any:
     """Read a JSON or YAML document from a file or stdin ('-'); InputError when unreadable."""
     source = "<stdin>" if path == STDIN else path
     try:
         if path == STDIN:
-            text = sys.stdin.read()
+            text = standard_input().read().decode("utf-8")
         else:
             with open(path, encoding="utf-8") as handle:
                 text = handle.read()
@@ -159,32 +133,21 @@ def load_document(path: str) -> Any:
 
 
 def parse_document(text: str, source: str) -> Any:
-    """Parse JSON (when it looks like JSON) or YAML into plain JSON values."""
+    """Parse JSON (when it looks like JSON) or YAML into plain JSON values (documents' rules)."""
     stripped = text.lstrip("\ufeff \t\r\n")
     if not stripped:
         raise InputError(source, "not valid JSON/YAML: empty document")
-    if stripped[0] in "{[":
-        try:
-            return json.loads(
-                stripped, object_pairs_hook=_unique_keys, parse_constant=_no_constants
-            )
-        except _NotJson as exc:
-            raise InputError(source, f"not valid JSON/YAML: {exc}") from None
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                source, f"not valid JSON/YAML: line {exc.lineno} column {exc.colno}: {exc.msg}"
-            ) from None
-        except RecursionError:
-            raise InputError(source, "not valid JSON/YAML: nested too deeply") from None
     try:
-        documents = list(yaml.load_all(stripped, Loader=_PlainLoader))
+        if stripped[0] in "{[":
+            return loads_json(stripped)
+        documents = list(yaml.load_all(stripped, Loader=PlainLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or "syntax error"
         raise InputError(source, f"not valid JSON/YAML: {where}{problem}") from None
-    except RecursionError:
-        raise InputError(source, "not valid JSON/YAML: nested too deeply") from None
+    except PARSE_ERRORS as exc:
+        raise refusal(source, exc, "JSON/YAML") from None
     if len(documents) != 1:
         found = len(documents)
         raise InputError(source, f"not valid JSON/YAML: expected one document, found {found}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ihub_conformance.documents import read_text
+from ihub_conformance.documents import PARSE_ERRORS, loads_json, read_text, refusal
 from ihub_conformance.errors import InputError
 
 MAPPING_ENV = "OPS_HUB_WIDGET_MAPPING"
@@ -66,10 +66,12 @@ def parse_mapping_text(text: str, source: str, *, file: str | None = None,
                        first_line: int = 1) -> MappingInput:
     """Parse JSON mapping text; malformed JSON is an InputError naming the line."""
     try:
-        doc = json.loads(text)
+        doc = loads_json(text)
     except json.JSONDecodeError as exc:
         raise InputError(source, f"widget mapping is not valid JSON "
                          f"(line {first_line + exc.lineno - 1}: {exc.msg})") from None
+    except PARSE_ERRORS as exc:
+        raise refusal(source, exc, "JSON") from None
     wrapper = None
     if isinstance(doc, dict) and len(doc) == 1 and next(iter(doc)) in WRAPPER_KEYS:
         wrapper = next(iter(doc))
@@ -81,11 +83,19 @@ def _read_file(path: str, source: str) -> MappingInput:
     return parse_mapping_text(read_text(path, "widget mapping"), source, file=path)
 
 
+def _is_file(value: str) -> bool:
+    """Whether ``value`` names a file; a value no file name can be (too long, a NUL) is not."""
+    try:
+        return Path(value).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def mapping_from_value(value: str, source: str) -> MappingInput:
     """An OPS_HUB_WIDGET_MAPPING-style value: JSON text, else a path to a JSON file."""
     if value.lstrip().startswith(("{", "[")):
         return parse_mapping_text(value, source)
-    if Path(value).is_file():
+    if _is_file(value):
         return _read_file(value, value)
     raise InputError(source, "neither JSON text nor a readable file path")
 
@@ -93,7 +103,7 @@ def mapping_from_value(value: str, source: str) -> MappingInput:
 def resolve_mapping(option: str | None) -> MappingInput | None:
     """--mapping FILE (JSON text also accepted), else $OPS_HUB_WIDGET_MAPPING, else None."""
     if option:
-        if Path(option).is_file() or not option.lstrip().startswith("{"):
+        if _is_file(option) or not option.lstrip().startswith("{"):
             return _read_file(option, option)
         return parse_mapping_text(option, "--mapping")
     value = os.environ.get(MAPPING_ENV, "")

@@ -14,8 +14,7 @@ from typing import Any
 
 import yaml
 
-from ihub_conformance.documents import read_text, yaml_error_where
-from ihub_conformance.errors import InputError
+from ihub_conformance.documents import PARSE_ERRORS, StrictLoader, read_text, refusal
 
 # Workload kinds and where their pod spec sits.
 _POD_SPEC_PATHS = {
@@ -248,9 +247,9 @@ def load_runtime_manifests(paths: list[str]) -> RuntimeManifests:
     for path in paths:
         text = read_text(path, "runtime manifest")
         try:
-            docs = [doc for doc in yaml.compose_all(text, Loader=yaml.SafeLoader) if doc]
-        except yaml.YAMLError as exc:
-            raise InputError(path, f"not valid YAML ({yaml_error_where(exc)})") from None
+            docs = [doc for doc in yaml.compose_all(text, Loader=StrictLoader) if doc]
+        except PARSE_ERRORS as exc:
+            raise refusal(path, exc) from None
         result.files.append(path)
         for doc in docs:
             kind = _scalar(_get(doc, "kind")) or ""
@@ -274,8 +273,8 @@ def pointer_line(text: str, pointer: str, first_line: int = 1) -> int | None:
     JSON is YAML, so composing it gives line marks without a second parser.
     """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
+        node = yaml.compose(text, Loader=StrictLoader)
+    except PARSE_ERRORS:
         return None
     parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
     for part in parts:

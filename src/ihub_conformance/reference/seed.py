@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from ihub_conformance._paths import seed_dir
+from ihub_conformance.documents import PARSE_ERRORS, StrictLoader, refusal
 from ihub_conformance.errors import InputError
 
 DEFAULT_SEED_NAME = "ops-hub.yaml"
@@ -37,11 +38,9 @@ def load_seed(seed: str | Path | Mapping[str, Any] | None = None) -> dict[str, A
         reason = getattr(exc, "strerror", None) or type(exc).__name__
         raise InputError(str(path), f"cannot read seed: {reason}") from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "document"
-        raise InputError(str(path), f"not valid YAML ({where})") from None
+        data = yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except PARSE_ERRORS as exc:
+        raise refusal(str(path), exc) from None
     return _check(data, str(path))
 
 

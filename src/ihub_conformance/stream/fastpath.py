@@ -46,6 +46,7 @@ import jsonschema_rs
 import msgspec
 
 from ihub_conformance.contract.loader import load_contract
+from ihub_conformance.documents import count_keys
 from ihub_conformance.stream._regex import first_match_end, quotes_for_anchors
 from ihub_conformance.stream.guard import stream_tiers
 from ihub_conformance.validation.engine import validator_for
@@ -57,6 +58,7 @@ VERIFIED_FINGERPRINTS = frozenset(digest.removeprefix("sha256:") for digest in (
 ))
 # Values the tier reads from the contract (so they may differ between versions).
 _READ_FROM_SCHEMA = (("common.schema.json#/$defs/EventType", "enum"),)
+_EVENT_KEYS = 7  # widgetId, eventType, metadata and metadata's four (viewContext optional)
 _REMEMBERED = 4096  # distinct valid values kept per field
 MAX_LINE = 2048  # bytes: below every maxLength in the event schema and orjson's depth limit
 _ANNOTATIONS = frozenset({"$id", "$schema", "$comment", "title", "description", "examples"})
@@ -181,7 +183,11 @@ def fast_path(version: str = "v1") -> FastPath | None:
                 or (run not in runs and not _admit(runs, run_ok, run))
                 or (context not in contexts and not _admit(contexts, context_ok, context))
                 or (event.widgetId not in widgets
-                    and not _admit(widgets, uuid, event.widgetId))):
+                    and not _admit(widgets, uuid, event.widgetId))
+                # msgspec keeps the last of repeated keys: a line with more `":` than
+                # decoded keys may repeat one, and the engine decides it.
+                or raw.count(b'":') != _EVENT_KEYS + (event.viewContext is not msgspec.UNSET)
+                + count_keys(md.attributes)):
             return None
         return run, context, event_type
 

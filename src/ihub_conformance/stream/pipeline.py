@@ -29,6 +29,7 @@ from typing import IO, Any, NamedTuple
 import orjson
 
 from ihub_conformance.contract.loader import load_contract
+from ihub_conformance.documents import may_repeat_keys, repeated_key
 from ihub_conformance.secrets import scan as secret_scan
 from ihub_conformance.stream import fastpath as stream_fastpath
 from ihub_conformance.stream.guard import stream_tiers
@@ -250,6 +251,11 @@ def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
                                                              _malformed_reason(raw, exc))])
                     else:
                         summary.blank += 1
+                    continue
+                # orjson keeps the last of repeated keys; the contract's one rule refuses them.
+                if may_repeat_keys(raw, doc) and (repeated := repeated_key(raw)) is not None:
+                    yield from _record(summary, [Finding(number, MALFORMED, "",
+                                                         f"malformed: {repeated}")])
                     continue
                 # orjson has checked the line is UTF-8; the guard reads its raw text.
                 text = raw.decode() if type(raw) is bytes else raw
