@@ -36,3 +36,80 @@ def test_non_utf8_file_is_one_line_error_not_a_traceback(tmp_path):
     with pytest.raises(InputError) as caught:
         read_yaml(binary)
     assert str(caught.value) == f"{binary}: not UTF-8 text (byte 5)"
+
+
+# -- one rule for every input (ASM-19) ---------------------------------------------------------
+
+from ihub_conformance.documents import (  # noqa: E402
+    MAX_ALIAS_NODES,
+    DocumentRefused,
+    loads_json,
+    may_repeat_keys,
+    repeated_key,
+)
+
+LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n"
+    for a, b in zip("abcdefgh", "bcdefghi", strict=True))
+
+
+def _yaml_file(tmp_path, text: str):
+    path = tmp_path / "doc.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("text, reason", [
+    (LAUGHS, f"aliases expand to more than {MAX_ALIAS_NODES} extra nodes"),
+    ("a: &x [*x]\n", "a cycle"),
+    ("a: 1\nb: 2\na: 3\n", "duplicate key 'a' (line 3)"),
+    ("1: x\n'1': y\n", "duplicate key '1'"),
+    ("a: " + "9" * 4301 + "\n", "integer longer than 4300 digits"),
+    ('{"a": 1, "a": 1}', "duplicate key 'a'"),
+])
+def test_every_yaml_reader_refuses_the_same_inputs(tmp_path, text, reason):
+    with pytest.raises(InputError) as caught:
+        read_yaml(_yaml_file(tmp_path, text))
+    assert reason in str(caught.value)
+
+
+def test_aliases_within_the_bound_and_merge_keys_still_load(tmp_path):
+    text = "base: &b {x: 1}\nuse: {<<: *b, y: 2}\nlist: [*b, *b]\n"
+    assert read_yaml(_yaml_file(tmp_path, text))["use"] == {"x": 1, "y": 2}
+
+
+def test_billion_laughs_is_refused_before_it_expands(tmp_path):
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(InputError):
+        read_yaml(_yaml_file(tmp_path, LAUGHS))
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": {"b": 1, "b": 2}}', '[{"k": 1}, {"k": 1, "k": 2}]', '{"n": 1' + "0" * 4300 + "}",
+    '{"n": 1e400}', '{"n": NaN}', '{"n": -Infinity}',
+])
+def test_json_refusals(text):
+    with pytest.raises(DocumentRefused):
+        loads_json(text)
+
+
+def test_json_keeps_big_integers_and_nested_equal_keys_exactly():
+    assert loads_json('{"n": 18446744073709551616, "a": {"n": 1}}') == {
+        "n": 18446744073709551616, "a": {"n": 1}}
+
+
+@pytest.mark.parametrize("raw, repeated", [
+    (b'{"a":1,"b":{"a":2}}', None),
+    (b'{"a":1,"a":2}', "duplicate key 'a'"),
+    (b'{"a" :1,"a":2}', "duplicate key 'a'"),  # a space before the colon
+    (b'{"s":"x\\":","a":1,"a":1}', "duplicate key 'a'"),  # a quote-colon inside a string
+])
+def test_repeated_keys_are_found_whatever_the_spacing(raw, repeated):
+    import orjson
+
+    parsed = orjson.loads(raw)
+    found = repeated_key(raw) if may_repeat_keys(raw, parsed) else None
+    assert found == repeated

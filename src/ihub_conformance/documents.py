@@ -111,10 +111,17 @@ def count_keys(value: Any) -> int:
 
 def may_repeat_keys(raw: bytes | str, parsed: Any) -> bool:
     """Cheap test for a JSON text whose parser kept fewer keys than it holds (a repeated
-    key resolved last-wins): compact JSON has one ``":`` per key. Any mismatch (also
-    spaces before a colon, or an escaped quote before one) asks `repeated_key`."""
-    colons = raw.count(b'":') if isinstance(raw, bytes) else raw.count('":')
-    return colons != count_keys(parsed)
+    key resolved last-wins): without white space after a quote, each key is one ``":``.
+    Anything else (white space after a quote, a quote-colon inside a string) is a maybe,
+    for `repeated_key` to decide."""
+    data = raw if isinstance(raw, bytes) else raw.encode("utf-8", "replace")
+    return space_after_quote(data) or data.count(b'":') != count_keys(parsed)
+
+
+def space_after_quote(data: bytes) -> bool:
+    """Whether JSON white space follows a quote somewhere (a key may be spaced from its
+    colon, so counting ``":`` does not count keys)."""
+    return b'" ' in data or b'"\t' in data or b'"\n' in data or b'"\r' in data
 
 
 def repeated_key(raw: bytes | str) -> str | None:

@@ -212,13 +212,19 @@ def test_it_never_accepts_what_the_engine_faults(name: str) -> None:
     assert not _accepts(line), name
 
 
-def test_a_duplicate_key_is_read_as_the_engine_reads_it() -> None:
-    # orjson keeps the last value. msgspec does too, after checking each one: a bad first
-    # value makes the tier decline a line the engine accepts, which is safe.
-    for first, accepted in ((b"ops-drift-detected", True), (b"ops-service-observed", False)):
-        line = _raw(b'"eventType":"', b'"eventType":"' + first + b'","eventType":"')
-        assert _engine_findings(line) == []
-        assert _assert_sound(line) is accepted
+@pytest.mark.parametrize("old, new", [
+    (b'"eventType":"', b'"eventType":"ops-drift-detected","eventType":"'),
+    (b'"observed_at":', b'"observed_at":"2026-01-01T00:00:00Z","observed_at":'),
+    (b'"metadata":{', b'"metadata":{"context_key":"a",'),  # inside metadata
+])
+def test_a_repeated_key_is_declined_and_refused(old: bytes, new: bytes) -> None:
+    # orjson and msgspec keep the last value; the contract's one rule (ASM-19) refuses the
+    # line, so the tier must decline it and the engine path report it malformed.
+    line = _raw(old, new)
+    assert not _accepts(line)
+    findings = _engine_findings(line)
+    assert [f["kind"] for f in findings] == ["malformed"]
+    assert "duplicate key" in findings[0]["reason"]
 
 
 def test_lines_it_declines_still_get_the_engines_verdict() -> None:

@@ -9,6 +9,7 @@ from ihub_conformance.commands._common import add_assumptions, add_contract, add
 from ihub_conformance.errors import ConformanceError, InputError
 from ihub_conformance.gate import ALL_CHECKS, DEFAULT_REQUIRED, GateConfig, run_gate
 from ihub_conformance.gate.report import table, write_reports
+from ihub_conformance.hub.target import check_url
 
 HELP = ("Pre-deploy gate: the six production gates, the State Hub fallback and vocabulary "
         "drift; exit 0 only when every required check passes.")
@@ -70,6 +71,8 @@ def _cassette_dirs(args: argparse.Namespace) -> list[str]:
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.state_hub:
+        check_url(args.state_hub, "--state-hub")
     config = GateConfig(
         target=args.target, key_env=args.key_env, mapping=args.mapping,
         runtime_manifests=list(args.runtime_manifest), scan_repos=list(args.scan_repo),

@@ -47,7 +47,14 @@ from ihub_conformance.gate.smoke import check_smoke
 from ihub_conformance.gate.vocabulary_drift import check_vocabulary_drift
 from ihub_conformance.hub.client import InterHubClient, redact_url
 from ihub_conformance.hub.preflight import KeyRefused, preflight
-from ihub_conformance.hub.target import REFERENCE, REPLAY, Target, key_from_env, open_target
+from ihub_conformance.hub.target import (
+    REFERENCE,
+    REPLAY,
+    Target,
+    check_url,
+    key_from_env,
+    open_target,
+)
 from ihub_conformance.hub.target import parse_target_spec as _parse_target
 
 # Bounded and prompt: a dead target is reported (exit 3) within the connect timeout.
@@ -170,6 +177,8 @@ def run_gate(config: GateConfig) -> GateResult:
         ctx.allow_writes = config.allow_writes or target.mode == REFERENCE
         ctx.state_hub_url = config.state_hub or assumptions.get("state_hub.url") or (
             target.url if target.mode == REFERENCE else None)
+        if ctx.state_hub_url:
+            check_url(ctx.state_hub_url, "--state-hub" if config.state_hub else "state_hub.url")
         outcomes["5"] = check_runtime_config(ctx)
         ctx.client = InterHubClient(target.url or "", ctx.key, assumptions, timeout=TIMEOUT)
         try:

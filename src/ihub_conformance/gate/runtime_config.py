@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from ihub_conformance.errors import InputError
 from ihub_conformance.gate import _deps
@@ -31,6 +30,7 @@ from ihub_conformance.gate.inputs import (
 )
 from ihub_conformance.gate.k8s import Container, Located, RuntimeManifests, pointer_line
 from ihub_conformance.gate.model import CheckOutcome
+from ihub_conformance.hub.target import http_url_problem
 
 URL_VAR = "INTER_HUB_URL"
 KEY_VAR = "OPS_HUB_KEY"
@@ -154,10 +154,9 @@ def _check_value(ctx: GateContext, out: CheckOutcome, var: str, src: Source,
     where = src.value.where if src.value else src.where
     text = src.value.value if src.value else ""
     if var == URL_VAR:
-        parts = urlsplit(text.strip())
         if not text.strip():
             out.fail(f"{var} is empty", where, "an http(s) URL of Inter-Hub", "''")
-        elif parts.scheme not in ("http", "https") or not parts.hostname:
+        elif http_url_problem(text.strip()) is not None:
             out.fail(f"{var} is not an http(s) URL", where, "an http(s) URL", repr(text[:80]))
         else:
             out.ok(f"{var} set", where, "an http(s) URL", text.strip())
@@ -266,8 +265,7 @@ def _check_environment(ctx: GateContext, out: CheckOutcome) -> None:
         if not value.strip():
             out.fail(f"{var} missing or empty", where, "present and non-empty", "unset or empty")
         elif var == URL_VAR:
-            parts = urlsplit(value.strip())
-            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+            ok = http_url_problem(value.strip()) is None
             (out.ok if ok else out.fail)(f"{var} set", where, "an http(s) URL",
                                          value if ok else repr(value[:80]))
         elif var == KEY_VAR:

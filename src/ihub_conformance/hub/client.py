@@ -23,10 +23,14 @@ MAX_PAGES = 5000
 
 def redact_url(url: str) -> str:
     """The URL without userinfo or query string: safe for reports and logs."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "<not a valid URL>"
     netloc = parts.hostname or ""
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
+    if port:
+        netloc = f"{netloc}:{port}"
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 

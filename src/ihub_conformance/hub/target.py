@@ -7,6 +7,7 @@ user names); a command line never carries a key.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,18 +35,42 @@ class Target:
         return redact_url(self.url) if self.url else None
 
 
+def http_url_problem(value: str) -> str | None:
+    """Why ``value`` is not a usable http(s) URL (host, port 0-65535), or None if it is."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises ValueError when out of range or not a number
+    except ValueError as exc:
+        return f"not a valid URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "not an http(s) URL with a host"
+    if port == 0:
+        return "port 0 is not a port to connect to"
+    if parts.username or parts.password:
+        return "credentials in the URL are refused; use the environment"
+    return None
+
+
+def check_url(value: str, option: str) -> str:
+    """``value`` if it is a usable http(s) URL, else a one-line ConformanceError (exit 2)."""
+    problem = http_url_problem(value)
+    if problem is not None:
+        # Shown without userinfo, query or fragment: they may hold credentials.
+        shown = re.sub(r"//[^/?#]*@", "//", re.split(r"[?#]", value, maxsplit=1)[0])
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        raise ConformanceError(f"{option}: {shown!r}: {problem}")
+    return value
+
+
 def parse_target_spec(spec: str) -> str:
     """Validate a --target value: ``reference``, ``replay`` or an http(s) URL."""
     if spec in (REFERENCE, REPLAY):
         return spec
-    parts = urlsplit(spec)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if http_url_problem(spec) == "not an http(s) URL with a host":
         raise ConformanceError(
             f"--target: {spec!r} is not 'reference', 'replay' or an http(s) URL"
         )
-    if parts.username or parts.password:
-        raise ConformanceError("--target: credentials in the URL are refused; use the environment")
-    return spec
+    return check_url(spec, "--target")
 
 
 def key_from_env(key_env: str = DEFAULT_KEY_ENV, *, required: bool = True) -> str | None:

@@ -46,7 +46,7 @@ import jsonschema_rs
 import msgspec
 
 from ihub_conformance.contract.loader import load_contract
-from ihub_conformance.documents import count_keys
+from ihub_conformance.documents import count_keys, space_after_quote
 from ihub_conformance.stream._regex import first_match_end, quotes_for_anchors
 from ihub_conformance.stream.guard import stream_tiers
 from ihub_conformance.validation.engine import validator_for
@@ -186,6 +186,7 @@ def fast_path(version: str = "v1") -> FastPath | None:
                     and not _admit(widgets, uuid, event.widgetId))
                 # msgspec keeps the last of repeated keys: a line with more `":` than
                 # decoded keys may repeat one, and the engine decides it.
+                or space_after_quote(raw)
                 or raw.count(b'":') != _EVENT_KEYS + (event.viewContext is not msgspec.UNSET)
                 + count_keys(md.attributes)):
             return None
