@@ -157,6 +157,15 @@ def description_only(d: Path) -> None:
     _yaml(d / "openapi.yaml", openapi)
 
 
+def reworded_catalog_and_register(d: Path) -> None:
+    def catalog(doc):
+        doc["source"]["updated"] = "2026-07-01"
+        doc["requirements"][0]["source"]["section"] = "Inter-Hub API Surface (reworded)"
+    _yaml(d / "requirements.yaml", catalog)
+    _yaml(d / "assumptions.yaml", lambda doc: doc["entries"][0].update(
+        choice="The key travels in a header (reworded)."))
+
+
 def narrowed_event_resource(d: Path) -> None:
     _defs(d, "interaction-event.schema.json", lambda defs: defs["InteractionEvent"][
         "required"].append("updatedAt"))
@@ -196,6 +205,7 @@ EDITS: list[tuple[Callable[[Path], None], str]] = [
     (new_optional_metadata_field, COMPATIBLE),
     (lowered_level, COMPATIBLE),
     (description_only, DOCUMENTATION),
+    (reworded_catalog_and_register, DOCUMENTATION),
 ]
 # Consumer breaks a corpus document can show (a narrowed hub slug cannot: every valid
 # mapping must name the contract's own hub, so no valid document reaches the change).
@@ -271,6 +281,13 @@ def test_a_raised_acs_requirement_binds_activity_core(tmp_path: Path, unchanged:
     new = _edited(tmp_path, lambda d: _requirement(d, acs[0], level="MUST"))
     (change,) = [c for c in _compare(unchanged, new) if c.location == acs[0]]
     assert change.change_class == CONSUMER
+
+
+def test_a_file_diff_does_not_read_is_listed_not_hidden(tmp_path: Path, unchanged: Path):
+    new = _edited(tmp_path, lambda d: (d / "notes.txt").write_text("new\n"))
+    (change,) = _compare(unchanged, new)
+    assert change.document == "notes.txt" and change.change == "file added"
+    assert "diff does not read this file" in change.reason
 
 
 # -- proof by example -------------------------------------------------------------------

@@ -148,7 +148,7 @@ def compare_contracts(old: ContractTree, new: ContractTree) -> list[Change]:
     """Every change from ``old`` to ``new``, breaking ones first."""
     changes = [*_schema_changes(old, new), *_vocabulary_changes(old, new),
                *_openapi_changes(old, new), *_catalog_changes(old, new),
-               *_register_changes(old, new)]
+               *_register_changes(old, new), *_other_files(old, new)]
     changes = _merge_renames(changes, new.aliases(), _deferred(new))
     order = {name: index for index, name in enumerate(CLASSES)}
     return sorted(changes, key=lambda c: (order[c.change_class], c.document, c.location))
@@ -317,6 +317,8 @@ def _catalog_changes(old: ContractTree, new: ContractTree) -> Iterator[Change]:
     after = _by_id(new.read(CATALOG_FILE), "requirements", new.directory / CATALOG_FILE)
     for rid in sorted(set(before) | set(after)):
         yield from _requirement_changes(rid, before.get(rid), after.get(rid))
+    yield from _top_level(CATALOG_FILE, old.read(CATALOG_FILE), new.read(CATALOG_FILE),
+                          {"requirements"})
 
 
 def _by_id(data: Any, key: str, path: Path) -> dict[str, dict[str, Any]]:
@@ -376,6 +378,33 @@ def _register_changes(old: ContractTree, new: ContractTree) -> Iterator[Change]:
     for asm in sorted(set(old_entries) | set(new_entries)):
         yield from _register_entry(asm, old_entries.get(asm), new_entries.get(asm))
     yield from _register_values("/values", before.get("values"), after.get("values"))
+    yield from _top_level(REGISTER_FILE, before, after, {"entries", "values"})
+
+
+def _top_level(name: str, before: dict[str, Any], after: dict[str, Any],
+               compared: set[str]) -> Iterator[Change]:
+    for key in sorted((set(before) | set(after)) - compared, key=str):
+        if before.get(key) != after.get(key):
+            yield Change(name, f"/{sd.escape(key)}", f"{key} changed", before.get(key),
+                         after.get(key), DOCUMENTATION)
+
+
+def _files(tree: ContractTree) -> dict[str, bytes]:
+    return {path.relative_to(tree.directory).as_posix(): path.read_bytes()
+            for path in sorted(tree.directory.rglob("*")) if path.is_file()}
+
+
+def _other_files(old: ContractTree, new: ContractTree) -> Iterator[Change]:
+    """Files no comparison above reads: listed, so that no edit passes unseen."""
+    read = {*old.schema_files(), *new.schema_files(), VOCABULARY_FILE, OPENAPI_FILE,
+            REGISTER_FILE, CATALOG_FILE}
+    before, after = _files(old), _files(new)
+    for name in sorted((set(before) | set(after)) - read):
+        if before.get(name) != after.get(name):
+            what = "added" if name not in before else "removed" if name not in after \
+                else "changed"
+            yield Change(name, "", f"file {what}", None, None, DOCUMENTATION,
+                         "not classified: diff does not read this file; review it by hand")
 
 
 def _register_entry(asm: str, before: dict[str, Any] | None,
