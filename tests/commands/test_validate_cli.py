@@ -150,3 +150,23 @@ def test_events_kind_is_reserved_for_the_stream_validator(tmp_path: Path, capsys
     code = main(["validate", "events", str(path)])
     captured = capsys.readouterr()
     assert code == 0, captured.out + captured.err
+
+
+@pytest.mark.requirement("VOC-11", "ACS-04")
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_mapping_warnings_are_printed_and_keep_exit_0(capsys, fmt):
+    """An ordering precondition (VOC-11) and a partial mapping (ACS-04) warn, never reject."""
+    path = CORPUS / "v1" / "mapping" / "valid" / "backup-verified-before-a-backup-set-widget.json"
+    assert main(["validate", "mapping", str(path), "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    if fmt == "json":
+        doc = json.loads(out)
+        assert doc["valid"] is True and doc["violations"] == []
+        (warning,) = doc["warnings"]
+        assert warning["pointer"] == "/mappings/3/eventType" and "VOC-11" in warning["reason"]
+    else:
+        lines = out.splitlines()
+        assert lines[0] == f"{path}: /mappings/3/eventType: warning: ops-backup-verified is sent " \
+            "only after a ops-backup-set widget exists (VOC-11); this mapping names none - " \
+            "make sure one exists in the target before the first event"
+        assert lines[-1] == f"{path}: valid mapping (contract v1)"

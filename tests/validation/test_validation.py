@@ -43,13 +43,13 @@ def test_unknown_kind_is_a_conformance_error():
         validator_for("nope")
 
 
-@pytest.mark.requirement("VOC-02", "VOC-07")
-def test_early_event_type_names_the_live_replacement(event):
-    event["eventType"] = "ops-service-observed"
+@pytest.mark.requirement("VOC-02", "VOC-03", "VOC-07")
+@pytest.mark.parametrize(("early", "live"), [("ops-service-observed", "ops-service-discovered"),
+                                             ("ops-inventory-drift", "ops-drift-detected")])
+def test_early_event_type_names_the_live_replacement(event, early, live):
+    event["eventType"] = early
     reasons = _at(violations("event", event), "/eventType")
-    assert reasons == [
-        "early-proposal event type 'ops-service-observed'; use 'ops-service-discovered'"
-    ]
+    assert reasons == [f"early-proposal event type {early!r}; use {live!r}"]
 
 
 @pytest.mark.requirement("VOC-04", "VOC-13", "FBK-04")
@@ -246,18 +246,41 @@ def test_v0_names_the_version_a_live_name_belongs_to():
 
 
 @pytest.mark.requirement("VOC-11")
-def test_backup_verified_maps_only_to_a_backup_set_widget():
+@pytest.mark.parametrize("widget_type", ["ops-readiness-gate", "ops-service", "ops-risk"])
+def test_backup_verified_is_an_ordering_precondition_not_a_widget_type_rule(widget_type):
+    """'after a backup-set widget exists': any live widget type is valid; a warning at most."""
     doc = _load("mapping", "full-ops-hub.json")
     (entry,) = [e for e in doc["mappings"] if e["eventType"] == "ops-backup-verified"]
     assert entry["widgetType"] == "ops-backup-set"
+    validator = validator_for("mapping")
+    assert violations("mapping", doc) == [] and validator.advisories(doc) == []
+    entry["widgetType"] = widget_type
+    assert violations("mapping", doc) == []  # never rejected
+    (warning,) = validator.advisories(doc)
+    assert warning.pointer == f"/mappings/{doc['mappings'].index(entry)}/eventType"
+    assert "after a ops-backup-set widget exists (VOC-11)" in warning.reason
+    # another entry naming a backup-set widget satisfies the precondition
+    doc["mappings"].append(dict(entry, widgetType="ops-backup-set", contextKey="b/1",
+                                target="entity"))
+    assert validator.advisories(doc) == []
+
+
+@pytest.mark.requirement("ACS-04")
+def test_a_mapping_covering_fewer_first_slice_types_is_reported_not_rejected():
+    doc = {"widget_mapping": _load("mapping", "full-ops-hub.json")}
+    validator = validator_for("mapping")
+    assert validator.advisories(doc) == []
+    inner = doc["widget_mapping"]
+    inner["mappings"] = [e for e in inner["mappings"]
+                         if e["eventType"] not in ("ops-drift-detected", "ops-endpoint-verified")]
     assert violations("mapping", doc) == []
-    entry["widgetType"] = "ops-readiness-gate"
-    (violation,) = violations("mapping", doc)
-    assert violation.pointer.endswith("/widgetType")
-    assert "ops-backup-verified is mapped only to ops-backup-set widgets" in violation.reason
+    (warning,) = validator.advisories(doc)
+    assert warning.pointer == "/widget_mapping/mappings"
+    assert "covers 2 of the 4" in warning.reason
+    assert "ops-endpoint-verified, ops-drift-detected" in warning.reason
 
 
-@pytest.mark.requirement("VOC-12")
+@pytest.mark.requirement("VOC-06", "VOC-12")
 def test_drift_can_be_represented_by_an_ops_risk_widget():
     doc = _load("mapping", "full-ops-hub.json")
     drift = [e for e in doc["mappings"] if e["eventType"] == "ops-drift-detected"]

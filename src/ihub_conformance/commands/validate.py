@@ -82,10 +82,16 @@ def main(args: argparse.Namespace) -> int:
     contract = load_contract(args.contract)  # unknown versions fail here, exit 2
     source = "<stdin>" if args.file == STDIN else args.file
     document = load_document(args.file)
-    found = validator_for(KINDS[args.kind], contract.version).violations(document)
+    validator = validator_for(KINDS[args.kind], contract.version)
+    found = validator.violations(document)
+    warnings = validator.advisories(document)  # never change the exit code
     if args.format == "json":
-        print(json.dumps(_as_json(source, args.kind, contract.version, found), indent=2))
+        doc = _as_json(source, args.kind, contract.version, found)
+        doc["warnings"] = [{"pointer": w.pointer, "reason": w.reason} for w in warnings]
+        print(json.dumps(doc, indent=2))
     else:
+        for warning in warnings:
+            print(f"{source}: {warning.pointer or '/'}: warning: {warning.reason}")
         _print_text(source, args.kind, contract.version, found)
     return EXIT_FINDINGS if found else EXIT_OK
 

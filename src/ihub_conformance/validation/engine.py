@@ -118,6 +118,7 @@ class ContractValidator:
         self._vocab = _domain.Vocabulary.from_contract(contract)
         self.key_separator = self._vocab.separator
         self._domain: Callable[[Any], Sequence[Violation]] = _domain.checks_for(kind, self._vocab)
+        self._advisories = _domain.advisories_for(kind, self._vocab)
         self._unwraps = kind == "mapping"
         self._node_cache: dict[str, dict[str, Any] | None] = {}
         self._install_fast_paths()
@@ -152,6 +153,13 @@ class ContractValidator:
         if prefix:
             found = {Violation(prefix + v.pointer, v.reason) for v in found}
         return sorted(found)
+
+    def advisories(self, doc: Any) -> list[Violation]:
+        """Warnings that break no rule (e.g. a mapping covering fewer first-slice types)."""
+        prefix = ""
+        if self._unwraps:
+            doc, prefix = unwrap_mapping(doc)
+        return sorted(Violation(prefix + v.pointer, v.reason) for v in self._advisories(doc))
 
     def _collect(self, doc: Any) -> set[Violation]:
         # No is_valid pre-check: callers reach this for documents already found invalid

@@ -54,8 +54,11 @@ class Vocabulary:
     policy_scopes: frozenset[str]
     separator: str
     deferred: frozenset[str] = frozenset()
-    # event type -> the only widget types it may be mapped to
+    # event type -> widget types one of which must exist before it is sent (VOC-11: an
+    # ordering precondition, never a restriction of the event to those widget types)
     event_widget_types: dict[str, frozenset[str]] = field(default_factory=dict)
+    # the first-slice event types a mapping should cover (ACS-04, ASM-17)
+    required_event_types: tuple[str, ...] = ()
     # name -> reason, for names the contract rejects with a specific explanation
     special: dict[str, str] = field(default_factory=dict)
 
@@ -66,6 +69,10 @@ class Vocabulary:
             separator = str(contract.assumptions.get("idempotency.separator"))
         except (KeyError, TypeError):
             separator = ":"
+        try:
+            required = tuple(contract.assumptions.get("vocabulary.required_event_types"))
+        except (KeyError, TypeError):
+            required = ()
         return cls(
             version=contract.version,
             hub=str(vocab.get("hub", "ops-hub")),
@@ -78,6 +85,7 @@ class Vocabulary:
                 event: frozenset(types)
                 for event, types in vocab.get("eventWidgetTypes", {}).items()
             },
+            required_event_types=tuple(n for n in required if n in vocab.get("eventTypes", ())),
             special={**_other_version_reasons(contract), **_special_reasons(vocab)},
         )
 
@@ -237,7 +245,6 @@ def _mapping_checks(doc: Any, vocab: Vocabulary) -> list[Violation]:
                     f"hub mismatch: widget hub {widget_hub!r} is not {vocab.hub!r}",
                 )
             )
-        found.extend(_widget_type_fit(entry, index, vocab))
         route = (entry.get("eventType"), entry.get("target"), entry.get("contextKey"))
         if all(isinstance(part, str | None) for part in route):
             if route in seen:
@@ -253,22 +260,36 @@ def _mapping_checks(doc: Any, vocab: Vocabulary) -> list[Violation]:
     return found
 
 
-def _widget_type_fit(entry: dict[str, Any], index: int, vocab: Vocabulary) -> list[Violation]:
-    # e.g. ops-backup-verified goes only to an ops-backup-set widget (VOC-11).
-    event_type = entry.get("eventType")
-    if not isinstance(event_type, str):
+def advisories_for(kind: str, vocab: Vocabulary) -> Callable[[Any], Sequence[Violation]]:
+    """Findings that are worth a warning but break no rule (a no-op for most kinds)."""
+    if kind == "mapping":
+        return functools.partial(_mapping_advisories, vocab=vocab)
+    return _no_checks
+
+
+def _mapping_advisories(doc: Any, vocab: Vocabulary) -> list[Violation]:
+    entries = doc.get("mappings") if isinstance(doc, dict) else None
+    if not isinstance(entries, list):
         return []
-    allowed = vocab.event_widget_types.get(event_type)
-    widget_type = entry.get("widgetType")
-    if not allowed or not isinstance(widget_type, str) or widget_type in allowed:
-        return []
-    return [
-        _violation(
-            f"/mappings/{index}/widgetType",
-            f"widget type mismatch: {event_type} is mapped only to "
-            f"{' or '.join(sorted(allowed))} widgets",
-        )
-    ]
+    entries = [e if isinstance(e, dict) else {} for e in entries]
+    found: list[Violation] = []
+    mapped = {e.get("eventType") for e in entries}
+    missing = [name for name in vocab.required_event_types if name not in mapped]
+    if missing:
+        found.append(_violation(
+            "/mappings", f"covers {len(vocab.required_event_types) - len(missing)} of the "
+            f"{len(vocab.required_event_types)} first-slice event types; not mapped: "
+            f"{', '.join(missing)} (ACS-04: a contract for every first-slice event type)"))
+    widget_types = {e.get("widgetType") for e in entries}
+    for index, entry in enumerate(entries):
+        needs = vocab.event_widget_types.get(entry.get("eventType"))  # type: ignore[arg-type]
+        if needs and not needs & widget_types:
+            found.append(_violation(
+                f"/mappings/{index}/eventType",
+                f"{entry['eventType']} is sent only after a {' or '.join(sorted(needs))} "
+                "widget exists (VOC-11); this mapping names none - make sure one exists in "
+                "the target before the first event"))
+    return found
 
 
 def _manifest_checks(doc: Any, vocab: Vocabulary) -> list[Violation]:
