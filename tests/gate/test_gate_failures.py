@@ -69,6 +69,25 @@ def test_mapping_naming_a_non_existent_widget_or_wrong_type_fails_gate_3(
     assert "widgetType 'ops-endpoint' (mapping says 'ops-service')" in mismatch["actual"]
 
 
+@pytest.mark.requirement("ACS-04", "VOC-11", "GATE-02", "GATE-03")
+def test_a_mapping_covering_fewer_first_slice_types_is_reported_by_gates_2_and_3(
+        keyed, tmp_path, capsys):
+    mapping = json.loads(MAPPING.read_text(encoding="utf-8"))
+    mapping["mappings"] = [e for e in mapping["mappings"]
+                           if e["eventType"] != "ops-drift-detected"]
+    path = tmp_path / "mapping.json"
+    path.write_text(json.dumps(mapping, indent=2), encoding="utf-8")
+    args = live_args(keyed, runtime=False)
+    args[args.index(str(MAPPING))] = str(path)
+    run = run_gate_cli(capsys, tmp_path / "r", *args, "--require", "1,2,3,4,6")
+    assert run.status("2") == run.status("3") == "pass", run.out  # reported only
+    for gate in ("2", "3"):
+        assert any("covers 3 of the 4" in note and "ops-drift-detected" in note
+                   for note in run.check(gate)["notes"]), run.check(gate)["notes"]
+    assert any("ops-backup-verified is sent only after" in note and "1 exist" in note
+               for note in run.check("3")["notes"])
+
+
 @pytest.mark.requirement("GATE-02")
 def test_manifest_without_a_declared_type_fails_gate_2(tmp_path, capsys, monkeypatch):
     seed = default_seed()

@@ -22,6 +22,13 @@ def violations(kind: str, doc: Any, version: str = "v1") -> list[tuple[str, str]
     return [(v.pointer, v.reason) for v in validator_for(kind, version).violations(doc)]
 
 
+def advisories(kind: str, doc: Any, version: str = "v1") -> list[tuple[str, str]]:
+    """(JSON pointer, reason) for each warning that breaks no rule (e.g. ACS-04 coverage)."""
+    from ihub_conformance.validation.engine import validator_for
+
+    return [(v.pointer, v.reason) for v in validator_for(kind, version).advisories(doc)]
+
+
 def vocabulary(version: str = "v1") -> dict[str, Any]:
     """The contract's live vocabulary document (vocabulary/ops-hub.json)."""
     from ihub_conformance.contract.loader import load_contract

@@ -36,8 +36,16 @@ def _names(manifest: dict[str, Any], key: str) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
+def note_mapping_coverage(ctx: GateContext, out: CheckOutcome) -> None:
+    """ACS-04 / VOC-11: what the mapping leaves out is reported, never failed (gates 2, 3)."""
+    if ctx.mapping is None:
+        return
+    for pointer, reason in _deps.advisories("mapping", ctx.mapping.doc, ctx.config.contract):
+        out.notes.append(f"mapping {ctx.mapping.source} #{pointer}: {reason}")
+
+
 def check_manifest(ctx: GateContext) -> CheckOutcome:
-    out = CheckOutcome("2", details={"requirements": ["GATE-02"]})
+    out = CheckOutcome("2", details={"requirements": ["GATE-02", "ACS-04"]})
     if not ctx.authenticated:
         return out.block("OPS_HUB_KEY missing or not authenticating (see gate 4)")
     where = f"GET {ctx.api().path('manifest', slug=ctx.hub_slug)}"
@@ -98,6 +106,8 @@ def check_manifest(ctx: GateContext) -> CheckOutcome:
                     missing[key].append(name)
                     out.fail(f"{label} {name} not declared", f"{where} #/{key}",
                              "declared (used by the mapping)", "missing")
+    if ctx.mapping is not None:
+        note_mapping_coverage(ctx, out)
     out.details["missing"] = missing
     out.settle("the manifest declares the live event types, the mapping's widget types and "
                "policy scopes, and an annotation category")

@@ -10,8 +10,10 @@ from typing import Any
 
 import httpx
 
+from ihub_conformance.gate import _deps
 from ihub_conformance.gate.context import GateContext, describe_http_error
 from ihub_conformance.gate.k8s import pointer_line
+from ihub_conformance.gate.manifest import note_mapping_coverage
 from ihub_conformance.gate.model import CheckOutcome
 
 
@@ -43,8 +45,19 @@ def hub_ids(ctx: GateContext) -> dict[str, str]:
     return {str(h.get("slug")): str(h.get("id")) for h in ctx.all_rows("hubs")}
 
 
+def _note_precondition_widgets(ctx: GateContext, out: CheckOutcome,
+                               widgets: list[dict[str, Any]]) -> None:
+    """VOC-11: an event sent only after a widget of some type exists - does one exist?"""
+    needs = _deps.vocabulary(ctx.config.contract).get("eventWidgetTypes", {})
+    for event_type in sorted(set(ctx.mapping.event_types if ctx.mapping else ()) & set(needs)):
+        present = [w for w in widgets if w.get("widgetType") in needs[event_type]]
+        state = f"{len(present)} exist" if present else "none exists yet: do not send it yet"
+        out.notes.append(f"{event_type} is sent only after a {' or '.join(needs[event_type])} "
+                         f"widget exists (VOC-11): {state}")
+
+
 def check_seed_widgets(ctx: GateContext) -> CheckOutcome:
-    out = CheckOutcome("3", details={"requirements": ["GATE-03"]})
+    out = CheckOutcome("3", details={"requirements": ["GATE-03", "ACS-04", "VOC-11"]})
     if not ctx.authenticated:
         return out.block("OPS_HUB_KEY missing or not authenticating (see gate 4)")
     if ctx.mapping is None:
@@ -88,6 +101,8 @@ def check_seed_widgets(ctx: GateContext) -> CheckOutcome:
         else:
             out.ok(f"widget {label}", where, "exists with the mapped type and scope",
                    f"{widget.get('id')} {widget.get('widgetType')} {widget.get('policyScope')}")
+    note_mapping_coverage(ctx, out)
+    _note_precondition_widgets(ctx, out, widgets)
     out.details["missing"] = missing
     return out.settle(f"all {len(ctx.mapping.entries)} mapped widgets exist with matching type "
                       f"and scope ({len(widgets)} widgets paged)")
