@@ -73,7 +73,8 @@ def test_valid_document_passes(version: str, kind: str, path: Path):
 @pytest.mark.parametrize(
     ("version", "kind", "path"), _cases("invalid"), ids=lambda v: getattr(v, "name", v)
 )
-@pytest.mark.requirement("ACS-02", "ACS-03", "ACS-06", "ACS-08")
+@pytest.mark.requirement("ACS-02", "ACS-03", "ACS-05", "ACS-06", "ACS-07", "ACS-08",
+                         "VOC-02", "VOC-03", "VOC-05", "VOC-06")
 def test_invalid_document_fails_at_the_named_pointer_for_the_named_reason(
     version: str, kind: str, path: Path
 ):

@@ -109,7 +109,7 @@ def test_an_unknown_kind_of_secret_is_flagged() -> None:
     assert any(f.kind == "secret" for f in found)
 
 
-@pytest.mark.requirement("ACS-07")
+@pytest.mark.requirement("ACS-05", "ACS-07")
 def test_duplicates_are_reported_on_the_repeat_only() -> None:
     events = list(gen.valid_events(5, seed=9))
     lines = [json.dumps(e).encode() for e in [*events, events[2], events[2]]]

@@ -275,7 +275,8 @@ def _check_environment(ctx: GateContext, out: CheckOutcome) -> None:
 
 
 def check_runtime_config(ctx: GateContext) -> CheckOutcome:
-    out = CheckOutcome("5", details={"requirements": ["GATE-05"]})
+    out = CheckOutcome("5", details={"requirements": ["GATE-05", "ACS-10", "ACS-11", "ACS-12",
+                                                     "ACS-13", "SEC-03", "SEC-04"]})
     if ctx.manifests is None:
         _check_environment(ctx, out)
         out.settle("")

@@ -29,7 +29,8 @@ def _names(rows: Any) -> list[str]:
 
 
 def check_vocabulary_drift(ctx: GateContext) -> CheckOutcome:
-    out = CheckOutcome(DRIFT, details={"requirements": ["VOC-01", "VOC-07"]})
+    out = CheckOutcome(DRIFT, details={"requirements": ["VOC-01", "VOC-02", "VOC-03", "VOC-04",
+                                                       "VOC-05", "VOC-06", "VOC-07"]})
     if not ctx.authenticated:
         return out.block("OPS_HUB_KEY missing or not authenticating (see gate 4)")
     vocab = _deps.vocabulary(ctx.config.contract)
