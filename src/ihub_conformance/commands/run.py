@@ -43,6 +43,7 @@ from ihub_conformance.errors import (
 from ihub_conformance.hub.preflight import preflight
 from ihub_conformance.hub.target import REFERENCE, REPLAY, key_from_env, parse_target_spec
 from ihub_conformance.suite import recording
+from ihub_conformance.suite.children import supervised
 from ihub_conformance.suite.report import build_verdict, schema_violations, write_reports
 
 HELP = "Run the conformance suite against a hub and write the verdict and reports."
@@ -153,14 +154,15 @@ def _scrub(text: str, keys: list[str]) -> str:
 def _run_pytest(command: list[str], env: dict[str, str], keys: list[str]) -> tuple[int, list[str]]:
     """Run the suite, streaming its output with the keys replaced; keep the tail."""
     tail: collections.deque[str] = collections.deque(maxlen=60)
-    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, errors="replace") as child:
+    with supervised(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                    text=True, errors="replace") as child:
         assert child.stdout is not None
         for line in child.stdout:
             clean = _scrub(line, keys)
             tail.append(clean.rstrip("\n"))
             sys.stdout.write(clean)
             sys.stdout.flush()
+        child.wait()
     return child.returncode, list(tail)
 
 
@@ -201,10 +203,14 @@ def main(args: argparse.Namespace) -> int:
         raise InputError(str(report_dir), f"cannot create: {exc.strerror or exc}",
                          field="--report-dir") from None
     results_path = report_dir / RESULTS_FILE
-    results_path.unlink(missing_ok=True)
+    # The last run's verdict must not pass for this run's if this one is interrupted.
+    for stale in (results_path, report_dir / "conformance.json", report_dir / "report.md"):
+        stale.unlink(missing_ok=True)
     env, keys = _child_env(args)
-    code, tail = _run_pytest(_pytest_command(args, report_dir), env, keys)
-    _scrub_tree(report_dir, keys)
+    try:
+        code, tail = _run_pytest(_pytest_command(args, report_dir), env, keys)
+    finally:  # also when interrupted: whatever pytest wrote keeps no key
+        _scrub_tree(report_dir, keys)
     if code not in (_PYTEST_OK, _PYTEST_FAILED) or not results_path.is_file():
         raise _usage_failure(code, tail)
     results = json.loads(results_path.read_text(encoding="utf-8"))

@@ -38,6 +38,7 @@ from typing import Any
 from ihub_conformance._paths import suite_dir
 from ihub_conformance.contract.catalog import load_catalog
 from ihub_conformance.reference.faults import FAULTS
+from ihub_conformance.suite.children import stop_all, supervised
 from ihub_conformance.suite.report import FAILED_OUTCOMES, build_verdict
 
 FAITHFUL = "faithful"
@@ -108,9 +109,8 @@ def _child_env() -> dict[str, str]:
 
 def _run_process(command: list[str], timeout: float) -> tuple[int | None, str]:
     """Run a command in its own process group; past the timeout kill the whole group."""
-    with subprocess.Popen(command, env=_child_env(), stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, errors="replace",
-                          start_new_session=True) as child:
+    with supervised(command, env=_child_env(), stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT, text=True, errors="replace") as child:
         try:
             output, _ = child.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -193,7 +193,12 @@ def run_all(names: Sequence[str], *, jobs: int, examples: int, hand_written_only
             return row
 
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            return list(pool.map(one, order))
+            try:
+                return list(pool.map(one, order))
+            except BaseException:  # interrupted: end every running variant, start no more
+                pool.shutdown(wait=False, cancel_futures=True)
+                stop_all()
+                raise
 
 
 # -- output -------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from register guesses: calibrate and run again. ``fail`` otherwise.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -311,7 +312,14 @@ def render_markdown(document: dict[str, Any]) -> str:
 def write_reports(verdict: Verdict, report_dir: Path) -> tuple[Path, Path]:
     report_dir.mkdir(parents=True, exist_ok=True)
     json_path = report_dir / "conformance.json"
-    json_path.write_text(json.dumps(verdict.document, indent=2) + "\n", encoding="utf-8")
+    _write_whole(json_path, json.dumps(verdict.document, indent=2) + "\n")
     md_path = report_dir / "report.md"
-    md_path.write_text(render_markdown(verdict.document), encoding="utf-8")
+    _write_whole(md_path, render_markdown(verdict.document))
     return json_path, md_path
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write via a temporary file and a rename: a signal never leaves half a report."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
