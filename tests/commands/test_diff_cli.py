@@ -69,6 +69,26 @@ def test_bad_input_is_one_line_and_exit_2(capsys, argv):
     assert len(err) == 1 and err[0].startswith("ihub-conformance: error: ")
 
 
+@pytest.mark.parametrize(("name", "text"), [
+    ("vocabulary/ops-hub.json", "[1, 2]"),
+    ("vocabulary/ops-hub.json", '{"aliases": [1]}'),
+    ("common.schema.json", "{bad"),
+    ("widget.schema.json", '{"enum": 3}'),
+    ("openapi.yaml", "x: ["),
+    ("openapi.yaml", '{"paths": [1]}'),
+    ("requirements.yaml", "[]"),
+    ("assumptions.yaml", '{"values": {}}'),
+])
+def test_a_malformed_contract_file_is_one_line_and_exit_2(tmp_path: Path, capsys, name, text):
+    new = tmp_path / "v1"
+    shutil.copytree(contracts_dir() / "v1", new)
+    (new / name).write_text(text)
+    assert main(["diff", "v1", str(new)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ihub-conformance: error: ")
+    assert name.rsplit("/", 1)[-1] in err[0] or "unexpected structure" in err[0]
+
+
 def test_changelog_check_names_the_command_that_fixes_it(tmp_path: Path, capsys):
     copy = tmp_path / "contracts"
     shutil.copytree(contracts_dir(), copy)

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 
 from ihub_conformance.contract import schema_diff as sd
 from ihub_conformance.contract.openapi_diff import diff_openapi
@@ -107,6 +109,10 @@ class ContractTree:
                     raise InputError(str(path), f"not valid JSON: {exc}") from None
             else:
                 self._cache[name] = _fast_yaml(path)
+            if not isinstance(self._cache[name], dict):
+                raise InputError(str(path), "the top level must be an object (a mapping)")
+            if name.endswith(".schema.json"):
+                _check_schema(path, self._cache[name])
         return self._cache[name]
 
     def schema_files(self) -> list[str]:
@@ -118,9 +124,20 @@ class ContractTree:
     def aliases(self) -> dict[str, str]:
         if not self.has(VOCABULARY_FILE):
             return {}
-        vocabulary = self.read(VOCABULARY_FILE)
-        aliases = vocabulary.get("aliases") if isinstance(vocabulary, dict) else None
-        return {str(k): str(v) for k, v in (aliases or {}).items()}
+        aliases = self.read(VOCABULARY_FILE).get("aliases") or {}
+        if not isinstance(aliases, dict):
+            raise InputError(str(self.directory / VOCABULARY_FILE), "must be a mapping of an "
+                             "old name to its replacement", field="aliases")
+        return {str(k): str(v) for k, v in aliases.items()}
+
+
+def _check_schema(path: Path, schema: dict[str, Any]) -> None:
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = "/" + "/".join(sd.escape(part) for part in exc.path)
+        raise InputError(str(path), f"not a JSON Schema 2020-12 document: {exc.message}",
+                         field=where) from None
 
 
 def _fast_yaml(path: Path) -> Any:
@@ -146,12 +163,22 @@ def open_tree(directory: Path, label: str | None = None) -> ContractTree:
 
 def compare_contracts(old: ContractTree, new: ContractTree) -> list[Change]:
     """Every change from ``old`` to ``new``, breaking ones first."""
-    changes = [*_schema_changes(old, new), *_vocabulary_changes(old, new),
-               *_openapi_changes(old, new), *_catalog_changes(old, new),
-               *_register_changes(old, new), *_other_files(old, new)]
+    changes = [change for part, compare in _PARTS.items()
+               for change in _guarded(part, compare, old, new)]
     changes = _merge_renames(changes, new.aliases(), _deferred(new))
     order = {name: index for index, name in enumerate(CLASSES)}
     return sorted(changes, key=lambda c: (order[c.change_class], c.document, c.location))
+
+
+def _guarded(part: str, compare: Any, old: ContractTree, new: ContractTree) -> list[Change]:
+    # A document of the right top-level type can still hold a value of an unexpected
+    # shape (a list where a mapping belongs): one line naming the part, no traceback.
+    try:
+        return list(compare(old, new))
+    except (AttributeError, TypeError, KeyError) as exc:
+        raise InputError(f"{old.directory} -> {new.directory}",
+                         f"unexpected structure ({type(exc).__name__}: {exc})",
+                         field=part) from None
 
 
 def is_breaking(changes: Iterable[Change]) -> bool:
@@ -233,7 +260,7 @@ def _vocabulary_changes(old: ContractTree, new: ContractTree) -> Iterator[Change
         yield from _presence(old, new, VOCABULARY_FILE, CONSUMER, COMPATIBLE)
         return
     before, after = old.read(VOCABULARY_FILE), new.read(VOCABULARY_FILE)
-    for key in sorted(set(before) | set(after)):
+    for key in sorted(set(before) | set(after), key=str):
         yield from _vocabulary_key(key, before.get(key), after.get(key))
 
 
@@ -270,7 +297,7 @@ def _name_list(where: str, before: list[Any], after: list[Any], why: str) -> Ite
 def _restriction_map(where: str, before: dict[str, list[Any]],
                      after: dict[str, list[Any]]) -> Iterator[Change]:
     # eventWidgetTypes: an event type listed here may map only to these widget types.
-    for key in sorted(set(before) | set(after)):
+    for key in sorted(set(before) | set(after), key=str):
         at = f"{where}/{sd.escape(key)}"
         if key not in before:
             yield Change(VOCABULARY_FILE, at, "restriction added", None, after[key], CONSUMER,
@@ -315,7 +342,7 @@ def _catalog_changes(old: ContractTree, new: ContractTree) -> Iterator[Change]:
         return
     before = _by_id(old.read(CATALOG_FILE), "requirements", old.directory / CATALOG_FILE)
     after = _by_id(new.read(CATALOG_FILE), "requirements", new.directory / CATALOG_FILE)
-    for rid in sorted(set(before) | set(after)):
+    for rid in sorted(set(before) | set(after), key=str):
         yield from _requirement_changes(rid, before.get(rid), after.get(rid))
     yield from _top_level(CATALOG_FILE, old.read(CATALOG_FILE), new.read(CATALOG_FILE),
                           {"requirements"})
@@ -347,7 +374,7 @@ def _requirement_changes(rid: str, before: dict[str, Any] | None,
         yield Change(CATALOG_FILE, where, "requirement removed", before.get("level"), None,
                      COMPATIBLE, "nothing has to meet it any more")
         return
-    for key in sorted((set(before) | set(after)) - {"verified_by", "id"}):
+    for key in sorted((set(before) | set(after)) - {"verified_by", "id"}, key=str):
         if before.get(key) != after.get(key):
             yield _requirement_field(rid, key, before, after)
 
@@ -372,10 +399,10 @@ def _register_changes(old: ContractTree, new: ContractTree) -> Iterator[Change]:
     if not (old.has(REGISTER_FILE) and new.has(REGISTER_FILE)):
         yield from _presence(old, new, REGISTER_FILE, COMPATIBLE, COMPATIBLE)
         return
-    before, after = old.read(REGISTER_FILE) or {}, new.read(REGISTER_FILE) or {}
+    before, after = old.read(REGISTER_FILE), new.read(REGISTER_FILE)
     old_entries = _by_id(before, "entries", old.directory / REGISTER_FILE)
     new_entries = _by_id(after, "entries", new.directory / REGISTER_FILE)
-    for asm in sorted(set(old_entries) | set(new_entries)):
+    for asm in sorted(set(old_entries) | set(new_entries), key=str):
         yield from _register_entry(asm, old_entries.get(asm), new_entries.get(asm))
     yield from _register_values("/values", before.get("values"), after.get("values"))
     yield from _top_level(REGISTER_FILE, before, after, {"entries", "values"})
@@ -415,7 +442,7 @@ def _register_entry(asm: str, before: dict[str, Any] | None,
                      COMPATIBLE, "a guess where the source is silent; hubs that differ get "
                      "an assumption mismatch, not a broken requirement")
         return
-    for key in sorted(set(before) | set(after)):
+    for key in sorted(set(before) | set(after), key=str):
         if before.get(key) != after.get(key):
             yield Change(REGISTER_FILE, asm, f"{key} changed", before.get(key), after.get(key),
                          DOCUMENTATION if isinstance(after.get(key), str) else COMPATIBLE)
@@ -444,9 +471,11 @@ def _register_values(where: str, before: Any, after: Any) -> Iterator[Change]:
 def _deferred(tree: ContractTree) -> set[str]:
     if not tree.has(VOCABULARY_FILE):
         return set()
-    vocabulary = tree.read(VOCABULARY_FILE)
-    return {str(name) for name in (vocabulary.get("deferred") or [])} \
-        if isinstance(vocabulary, dict) else set()
+    deferred = tree.read(VOCABULARY_FILE).get("deferred") or []
+    if not isinstance(deferred, list):
+        raise InputError(str(tree.directory / VOCABULARY_FILE), "must be a list of names",
+                         field="deferred")
+    return {str(name) for name in deferred}
 
 
 def _merge_renames(changes: list[Change], aliases: dict[str, str],
@@ -487,3 +516,13 @@ def _unbridged(gone: Change, changes: list[Change], deferred: set[str]) -> Chang
                       f"added {added[0].new!r}", gone.old, None, gone.change_class,
                       gone.reason, sample=gone.sample)
     return gone
+
+
+_PARTS = {
+    "schemas": _schema_changes,
+    VOCABULARY_FILE: _vocabulary_changes,
+    OPENAPI_FILE: _openapi_changes,
+    CATALOG_FILE: _catalog_changes,
+    REGISTER_FILE: _register_changes,
+    "other files": _other_files,
+}

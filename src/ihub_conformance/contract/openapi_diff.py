@@ -62,7 +62,7 @@ def _operations(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def diff_openapi(old: dict[str, Any], new: dict[str, Any]) -> Iterator[OpenApiFinding]:
     """Every change from ``old`` to ``new``."""
     before, after = _operations(old), _operations(new)
-    for name in sorted(set(before) | set(after)):
+    for name in sorted(set(before) | set(after), key=str):
         if name not in after:
             yield OpenApiFinding(name, "operation removed", name, None, CONSUMER,
                                  "activity-core's requests to it are refused")
@@ -107,7 +107,7 @@ def _parameter_map(document: dict[str, Any], operation: dict[str, Any]) -> dict[
 def _parameters(name: str, old_doc: dict[str, Any], new_doc: dict[str, Any],
                 before: dict[str, Any], after: dict[str, Any]) -> Iterator[OpenApiFinding]:
     old_params, new_params = _parameter_map(old_doc, before), _parameter_map(new_doc, after)
-    for key in sorted(set(old_params) | set(new_params)):
+    for key in sorted(set(old_params) | set(new_params), key=str):
         where = f"{name} parameter {key}"
         old, new = old_params.get(key), new_params.get(key)
         if new is None:
@@ -154,7 +154,7 @@ def _request_body(name: str, old_doc: dict[str, Any], new_doc: dict[str, Any],
 def _content(where: str, old_doc: dict[str, Any], new_doc: dict[str, Any],
              before: dict[str, Any], after: dict[str, Any], role: str
              ) -> Iterator[OpenApiFinding]:
-    for media in sorted(set(before) | set(after)):
+    for media in sorted(set(before) | set(after), key=str):
         at = f"{where} {media}"
         if media not in after:
             yield OpenApiFinding(at, "media type removed", media, None,
@@ -201,7 +201,7 @@ def _int(status: str) -> Any:
 
 def _headers(where: str, old_doc: dict[str, Any], new_doc: dict[str, Any],
              before: dict[str, Any], after: dict[str, Any]) -> Iterator[OpenApiFinding]:
-    for header in sorted(set(before) | set(after)):
+    for header in sorted(set(before) | set(after), key=str):
         at = f"{where} header {header}"
         if header not in after:
             yield OpenApiFinding(at, "header removed", header, None, PROVIDER,
@@ -229,7 +229,7 @@ def _schema(where: str, old_doc: dict[str, Any], new_doc: dict[str, Any], before
 def _security_schemes(old: dict[str, Any], new: dict[str, Any]) -> Iterator[OpenApiFinding]:
     before = ((old.get("components") or {}).get("securitySchemes")) or {}
     after = ((new.get("components") or {}).get("securitySchemes")) or {}
-    for name in sorted(set(before) | set(after)):
+    for name in sorted(set(before) | set(after), key=str):
         old_scheme = {k: v for k, v in (before.get(name) or {}).items() if k != "description"}
         new_scheme = {k: v for k, v in (after.get(name) or {}).items() if k != "description"}
         if old_scheme != new_scheme:

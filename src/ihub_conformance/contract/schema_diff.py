@@ -88,7 +88,7 @@ def _types(schema: dict[str, Any]) -> set[str] | None:
 def diff_schema(old: Any, new: Any, pointer: str = "", sign: int = 1) -> Iterator[SchemaEdit]:
     """Every keyword change from ``old`` to ``new``; ``sign`` -1 under ``not`` flips effects."""
     old_d, new_d = _as_dict(old), _as_dict(new)
-    for key in sorted(set(old_d) | set(new_d)):
+    for key in sorted(set(old_d) | set(new_d), key=str):
         if old_d.get(key) == new_d.get(key) and (key in old_d) == (key in new_d):
             continue
         for edit in _diff_keyword(key, old_d, new_d, f"{pointer}/{escape(key)}"):
@@ -202,7 +202,7 @@ def _unique(pointer, before, after, present, old, new):
 
 def _properties(pointer, before, after, present, old, new):
     before, after = before or {}, after or {}
-    for name in sorted(set(before) | set(after)):
+    for name in sorted(set(before) | set(after), key=str):
         at = f"{pointer}/{escape(name)}"
         if name not in before:
             yield _property_added(at, name, after[name], old)
@@ -228,7 +228,7 @@ def _property_added(pointer: str, name: str, schema: Any, old: dict[str, Any]) -
 def _keyed(added_effect: str, removed_effect: str, what: str):
     def compare(pointer, before, after, present, old, new):
         before, after = before or {}, after or {}
-        for name in sorted(set(before) | set(after)):
+        for name in sorted(set(before) | set(after), key=str):
             at = f"{pointer}/{escape(name)}"
             if name not in before:
                 yield SchemaEdit(at, f"{what} added", None, name, added_effect)
@@ -286,7 +286,7 @@ def _ref(pointer, before, after, present, old, new):
 
 def _dependent_required(pointer, before, after, present, old, new):
     before, after = before or {}, after or {}
-    for name in sorted(set(before) | set(after)):
+    for name in sorted(set(before) | set(after), key=str):
         added = set(after.get(name, [])) - set(before.get(name, []))
         removed = set(before.get(name, [])) - set(after.get(name, []))
         at = f"{pointer}/{escape(name)}"
