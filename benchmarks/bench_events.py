@@ -39,7 +39,7 @@ from pathlib import Path
 
 import orjson
 
-from ihub_conformance.stream.pipeline import auto_jobs
+from ihub_conformance.stream.parallel import auto_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = ROOT / "contracts" / "v1"
