@@ -100,6 +100,25 @@ def test_no_module_imports_a_sibling_packages_private_module():
     assert bad == []
 
 
+def _private_names_from_other_packages(name: str, path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 \
+                and node.module.startswith("ihub_conformance.") \
+                and _top(node.module) != _top(name):
+            found += [f"{name} -> {node.module}.{alias.name}" for alias in node.names
+                      if alias.name.startswith("_")
+                      and f"{node.module}.{alias.name}" not in MODULES]
+    return found
+
+
+def test_no_module_imports_a_private_name_of_another_package():
+    bad = [hit for name, path in MODULES.items()
+           for hit in _private_names_from_other_packages(name, path)]
+    assert bad == [], "make the name public (and say so in its module) or move the code"
+
+
 def test_subpackages_import_only_what_architecture_allows():
     bad = []
     for name, targets in GRAPH.items():

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from referencing import Registry, Resource
-from referencing.exceptions import NoSuchResource
 from referencing.jsonschema import DRAFT202012
 
 from ihub_conformance._paths import contracts_dir
@@ -79,10 +78,13 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise ConformanceError(f"{path}: broken contract file: {exc}") from None
 
 
-def _refuse_retrieval(uri: str) -> Resource:
-    # Every document of a contract is in the registry; anything else would be a
-    # network fetch, which the contracts must never need.
-    raise NoSuchResource(ref=uri)
+def refuse_retrieval(uri: str) -> Resource:
+    """The retriever of every schema registry (referencing and jsonschema-rs): refuse.
+
+    Every document of a contract is in the registry; anything else would be a network
+    fetch, which the contracts must never need.
+    """
+    raise ConformanceError(f"contract reference {uri} is not in the contract; refusing to fetch it")
 
 
 def load_contract(version: str = DEFAULT_VERSION) -> Contract:
@@ -110,7 +112,7 @@ def load_contract_dir(directory: Path, version: str) -> Contract:
             raise ConformanceError(f"{directory / filename}: $id must be {expected!r}")
         schemas[name] = schema
     vocabulary = _read_json(directory / "vocabulary" / "ops-hub.json")
-    registry: Registry = Registry(retrieve=_refuse_retrieval).with_resources(
+    registry: Registry = Registry(retrieve=refuse_retrieval).with_resources(
         (schema["$id"], DRAFT202012.create_resource(schema)) for schema in schemas.values()
     )
     return Contract(

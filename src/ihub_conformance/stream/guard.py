@@ -27,10 +27,10 @@ from typing import Any
 
 import jsonschema_rs
 
-from ihub_conformance.contract.loader import load_contract
+from ihub_conformance.contract.loader import load_contract, refuse_retrieval
 from ihub_conformance.secrets import scan as secret_scan
 from ihub_conformance.stream._regex import quotes_for_anchors
-from ihub_conformance.validation.engine import KINDS, _refuse_retrieval
+from ihub_conformance.validation.engine import KINDS
 
 __all__ = ["StreamTiers", "quotes_for_anchors", "stream_tiers"]
 
@@ -85,11 +85,11 @@ def stream_tiers(version: str = "v1") -> StreamTiers:
     for schema in schemas.values():
         _strip(schema, guards)
     documents = {schema["$id"]: schema for schema in schemas.values()}
-    registry = jsonschema_rs.Registry(list(documents.items()), retriever=_refuse_retrieval)
+    registry = jsonschema_rs.Registry(list(documents.items()), retriever=refuse_retrieval)
     name, definition = KINDS["event"]
     assert definition is None
     structure = jsonschema_rs.validator_for(schemas[name], registry=registry,
-                                            validate_formats=True, retriever=_refuse_retrieval)
+                                            validate_formats=True, retriever=refuse_retrieval)
     pattern = "|".join([f"(?:{secret_scan.PREFILTER_PATTERN})",
                         *(f"(?-i:{g})" for g in dict.fromkeys(guards))])
     guard = jsonschema_rs.validator_for({"not": {"pattern": pattern}},

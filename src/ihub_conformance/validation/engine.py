@@ -23,7 +23,7 @@ from urllib.parse import unquote
 
 import jsonschema_rs
 
-from ihub_conformance.contract.loader import Contract, load_contract
+from ihub_conformance.contract.loader import Contract, load_contract, refuse_retrieval
 from ihub_conformance.errors import ConformanceError
 from ihub_conformance.validation import rules as _domain
 from ihub_conformance.validation.rules import Violation
@@ -104,12 +104,12 @@ class ContractValidator:
         self._documents = {schema["$id"]: schema for schema in contract.schemas.values()}
         registry = jsonschema_rs.Registry(
             [(uri, schema) for uri, schema in self._documents.items()],
-            retriever=_refuse_retrieval,
+            retriever=refuse_retrieval,
         )
         root = contract.schemas[schema_name]
         schema = {"$schema": root["$schema"], "$ref": entry} if definition else root
         self._compiled = jsonschema_rs.validator_for(
-            schema, registry=registry, validate_formats=True, retriever=_refuse_retrieval
+            schema, registry=registry, validate_formats=True, retriever=refuse_retrieval
         )
         self._fast_is_valid = self._compiled.is_valid
         # The compiled schema alone (raises ValueError on non-JSON data): for hot loops that
@@ -346,10 +346,6 @@ def _required(items: Any, flags: int) -> set[str]:
 
 _REPEATS = (_re_constants.MAX_REPEAT, _re_constants.MIN_REPEAT,
             _re_constants.POSSESSIVE_REPEAT)
-
-
-def _refuse_retrieval(uri: str) -> Any:
-    raise ConformanceError(f"contract reference {uri} is not in the contract; refusing to fetch it")
 
 
 _lock = threading.Lock()
