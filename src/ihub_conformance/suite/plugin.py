@@ -23,10 +23,10 @@ from typing import Any
 
 import pytest
 
+from ihub_conformance.contract.catalog import MARKER
 from ihub_conformance.hub import network
 from ihub_conformance.suite import attribution
 
-MARKER = "requirement"
 AREA_TITLES = {
     "WID": "Widgets endpoint (/api/v2/widgets)",
     "EVT": "Interaction-events endpoint (/api/v2/interaction-events)",
