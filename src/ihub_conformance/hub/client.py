@@ -62,11 +62,6 @@ class InterHubClient:
     def close(self) -> None:
         self._http.close()
 
-    @property
-    def http(self) -> httpx.Client:
-        """The underlying httpx client (auth header already set)."""
-        return self._http
-
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send one request; connection failures become TargetUnreachable."""
         try:

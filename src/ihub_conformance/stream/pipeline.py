@@ -123,15 +123,6 @@ class _KeyIndex:
         """Distinct keys recorded."""
         return sum(map(len, self.buckets))
 
-    def seen(self, h: int) -> bool:
-        """Record `h`; True when it was recorded before (check_stream inlines this)."""
-        bucket = self.buckets[h & 4095]
-        i = bisect_left(bucket, h)
-        if i < len(bucket) and bucket[i] == h:
-            return True
-        bucket.insert(i, h)
-        return False
-
 
 class _Classifier:
     """Turns engine violations into findings: early names and deferred types named."""
