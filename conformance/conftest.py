@@ -21,13 +21,13 @@ import pytest
 from ihub_conformance.contract.assumptions import load_assumptions
 from ihub_conformance.errors import ConformanceError
 from ihub_conformance.hub.client import redact_url
+from ihub_conformance.hub.run_id import new_run_id
 from ihub_conformance.hub.target import open_target
 from ihub_conformance.suite import recording
 from ihub_conformance.suite.plugin import requirement_ids, state
 from ihub_conformance.suite.session import (
     HubSession,
     fixed_clock,
-    new_run_id,
     replay_credentials,
 )
 
@@ -83,7 +83,7 @@ def _open(stack: ExitStack, config: pytest.Config) -> HubSession:
                 open_target(spec, key_env=suite.key_env, faults=suite.faults)
             )
             key, unbound, url = target.key, target.unbound_key, str(target.url)
-            display, run_id = redact_url(url), new_run_id()
+            display, run_id = redact_url(url), new_run_id("run")
     except ConformanceError as exc:
         raise pytest.UsageError(str(exc)) from None
     suite.secrets = [s for s in (key, unbound) if s and suite.mode != "replay"]

@@ -7,7 +7,6 @@ the remaining hub checks and makes the run exit 3.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ from ihub_conformance.gate.smoke import check_smoke
 from ihub_conformance.gate.vocabulary_drift import check_vocabulary_drift
 from ihub_conformance.hub.client import InterHubClient, redact_url
 from ihub_conformance.hub.preflight import KeyRefused, preflight
+from ihub_conformance.hub.run_id import new_run_id
 from ihub_conformance.hub.target import (
     REFERENCE,
     REPLAY,
@@ -100,13 +100,6 @@ class GateResult:
 
     def ordered(self) -> list[CheckOutcome]:
         return [self.outcomes[i] for i in ALL_CHECKS if i in self.outcomes]
-
-
-def new_run_id() -> str:
-    """`gate-YYYYMMDD-HHMMSS-NNNNNN`: digits only, so secret scanners never take a run id
-    (in reports, widget names, event metadata) for a high-entropy token."""
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    return f"gate-{stamp}-{secrets.randbelow(10**6):06d}"
 
 
 @contextmanager
@@ -164,7 +157,7 @@ def run_gate(config: GateConfig) -> GateResult:
     _deps.vocabulary(config.contract)  # an unknown contract version is a usage error, early
     for repo in config.scan_repos:
         tracked_files(repo)  # fail fast (exit 2) on a path that is not a work tree
-    run_id = new_run_id()
+    run_id = new_run_id("gate")
     ctx = GateContext(config=config, assumptions=assumptions, run_id=run_id,
                       writes=WriteLog(run_id))
     if config.runtime_manifests:

@@ -8,7 +8,6 @@ production can end by listing its own objects (nothing is ever deleted).
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -29,11 +28,6 @@ _USE_DEFAULT = object()
 MAX_PAGES = 200
 
 
-def new_run_id() -> str:
-    """A run id: UTC time plus a random suffix, readable in an object's name."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
-
-
 @dataclass(frozen=True)
 class Written:
     """One object a run created on the target."""
@@ -45,10 +39,6 @@ class Written:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-class MissingRecording(Exception):
-    """Replay found no cassette entry for a request."""
 
 
 @dataclass
