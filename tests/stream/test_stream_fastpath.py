@@ -24,6 +24,7 @@ from ihub_conformance.stream.fastpath import (
 from ihub_conformance.stream.guard import stream_tiers
 from ihub_conformance.stream.pipeline import check_stream
 from ihub_conformance.validation.engine import validator_for
+from ihub_conformance.validation.rules import idempotency_key
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "fixtures" / "events"
@@ -55,7 +56,8 @@ def _assert_sound(line: bytes, version: str = "v1") -> bool:
     doc = orjson.loads(line)
     md = doc["metadata"]
     key = fast_path(version).key_of(line)
-    assert key == (md["activity_core_run_id"], md["context_key"], doc["eventType"])
+    assert key == md["idempotency_key"] == idempotency_key(
+        md["activity_core_run_id"], md["context_key"], doc["eventType"], ":")
     return True
 
 

@@ -22,6 +22,7 @@ from ihub_conformance.contract.assumptions import describe_status
 from ihub_conformance.gate.api_health import create_widget
 from ihub_conformance.gate.context import GateContext, describe_http_error
 from ihub_conformance.gate.model import CheckOutcome
+from ihub_conformance.validation.rules import idempotency_key
 
 CONTEXT_KEY = "ihub-conformance/gate-smoke"
 MAX_UNDECLARED = 10  # rejected attempts per run, a bound on writes to a live hub
@@ -37,7 +38,7 @@ def event_body(ctx: GateContext, widget_id: str, event_type: str) -> dict[str, A
         "metadata": {
             "activity_core_run_id": ctx.run_id,
             "context_key": CONTEXT_KEY,
-            "idempotency_key": sep.join((ctx.run_id, CONTEXT_KEY, event_type)),
+            "idempotency_key": idempotency_key(ctx.run_id, CONTEXT_KEY, event_type, sep),
             "attributes": {"observed_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")},
         },
     }

@@ -50,6 +50,7 @@ from ihub_conformance.documents import count_keys, space_after_quote
 from ihub_conformance.stream._regex import first_match_end, quotes_for_anchors
 from ihub_conformance.stream.guard import stream_tiers
 from ihub_conformance.validation.engine import validator_for
+from ihub_conformance.validation.rules import idempotency_key
 
 # Event-schema closures (annotations removed) this tier was verified against. Written
 # "sha256:<hex>" so secret scans (the gate's repository scan among them) read a digest.
@@ -75,13 +76,13 @@ _TIMESTAMP = (
 class FastPath:
     """`flagged(block)`: indexes of the lines of a block the tier must leave to the engine
     (guard hits, non-ASCII, longer than `max_line`, not bytes). `key_of(raw)` on any other
-    line returns its idempotency key (run id, context key, event type) when it proves the
+    line returns its idempotency key when it proves the
     line valid, else None (the engine decides).
     """
 
     guard: Callable[[str], bool]
     guard_pattern: str
-    key_of: Callable[[bytes], tuple[str, str, str] | None]
+    key_of: Callable[[bytes], str | None]
     flagged: Callable[[list[bytes]], set[int]]
     scanner: str  # "hyperscan" (one scan per block) or "rust-regex" (one call per line)
     max_line: int = MAX_LINE
@@ -170,7 +171,7 @@ def fast_path(version: str = "v1") -> FastPath | None:
     # keeps a line shallower than that anyway).
     decode_error = (msgspec.DecodeError, RecursionError)
 
-    def key_of(raw: bytes) -> tuple[str, str, str] | None:
+    def key_of(raw: bytes) -> str | None:
         try:
             event = decode(raw)
         except decode_error:
@@ -178,7 +179,8 @@ def fast_path(version: str = "v1") -> FastPath | None:
         md = event.metadata
         run, context, event_type = md.activity_core_run_id, md.context_key, event.eventType
         observed = md.attributes.get("observed_at")
-        if (md.idempotency_key != f"{run}{separator}{context}{separator}{event_type}"
+        key = idempotency_key(run, context, event_type, separator)
+        if (md.idempotency_key != key
                 or type(observed) is not str or timestamp(observed) is None
                 or (run not in runs and not _admit(runs, run_ok, run))
                 or (context not in contexts and not _admit(contexts, context_ok, context))
@@ -190,7 +192,7 @@ def fast_path(version: str = "v1") -> FastPath | None:
                 or raw.count(b'":') != _EVENT_KEYS + (event.viewContext is not msgspec.UNSET)
                 + count_keys(md.attributes)):
             return None
-        return run, context, event_type
+        return key
 
     guards = [stream_tiers(version).guard_pattern]
     guards += [f"(?:{quotes_for_anchors(p)})" for p in _forbidden_names(contract.schemas)]

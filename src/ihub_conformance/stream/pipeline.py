@@ -34,6 +34,7 @@ from ihub_conformance.secrets import scan as secret_scan
 from ihub_conformance.stream import fastpath as stream_fastpath
 from ihub_conformance.stream.guard import stream_tiers
 from ihub_conformance.validation.engine import validator_for
+from ihub_conformance.validation.rules import idempotency_key
 
 _BLOCK = 64  # lines per guard scan (stream_fastpath); a finding waits for its block at most
 _EVERY = range(_BLOCK)
@@ -267,7 +268,11 @@ def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
                     run = md["activity_core_run_id"]
                     context = md["context_key"]
                     event_type = doc["eventType"]
-                    h = hash((run, context, event_type))
+                    key = idempotency_key(run, context, event_type, sep)
+                    # Equal keys are duplicates; parts of other types (already invalid)
+                    # count as themselves, not as their text.
+                    h = hash(key if str is type(run) is type(context) is type(event_type)
+                             else (run, context, event_type))
                 except (KeyError, TypeError, IndexError):
                     pass
                 else:
@@ -281,8 +286,7 @@ def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
                         add_number(number)
                         add_hash(h)
                     # The engine's idempotency-key rule, fast case (any doubt: the slow path).
-                    expected = f"{run}{sep}{context}{sep}{event_type}"
-                    if schema_ok and md["idempotency_key"] != expected:
+                    if schema_ok and md["idempotency_key"] != key:
                         schema_ok = False
                 if schema_ok and secret_ok and fresh:
                     valid += 1

@@ -19,6 +19,7 @@ import pytest
 from ihub_conformance.contract.assumptions import Assumptions
 from ihub_conformance.hub.client import InterHubClient
 from ihub_conformance.suite.recording import RECORDING_CLOCK, REDACTED, REDACTED_UNBOUND
+from ihub_conformance.validation.rules import idempotency_key
 
 NAME_PREFIX = "ihub-conformance"
 # A credential no hub can have issued: used for the wrong-key checks.
@@ -137,7 +138,7 @@ class HubSession:
         return {
             "activity_core_run_id": self.run_id,
             "context_key": context,
-            "idempotency_key": f"{self.run_id}{sep}{context}{sep}{event_type}",
+            "idempotency_key": idempotency_key(self.run_id, context, event_type, sep),
             "attributes": {"observed_at": self.now(), **attributes},
         }
 

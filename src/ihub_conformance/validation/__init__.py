@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from ihub_conformance.validation.engine import KINDS, validator_for
-from ihub_conformance.validation.rules import Violation
+from ihub_conformance.validation.rules import Violation, idempotency_key
 
-__all__ = ["KINDS", "Violation", "validator_for"]
+__all__ = ["KINDS", "Violation", "idempotency_key", "validator_for"]

@@ -43,6 +43,20 @@ def is_plain_name(value: str) -> bool:
     return bool(_PLAIN.match(value)) and not _SECRETISH_LOWER.search(value.lower())
 
 
+def idempotency_key(run_id: str, context_key: str, event_type: str, separator: str) -> str:
+    """The idempotency key of an event (ASM-14): the three parts verbatim, joined.
+
+    The source fixes the parts ("activity_core_run_id + context_key + event_type"), not
+    the join: `separator` is the register's `idempotency.separator`. The parts are taken
+    as they are, so any run id works (an ISO timestamp with ':' too); nothing splits a key
+    back into parts, and two events whose keys are equal are duplicates whatever their
+    parts. The event type is the payload's `eventType` (a State Hub progress event's
+    `detail.activity_core_event_type`, not its constant `event_type`). Every module that
+    builds or checks a key calls this function.
+    """
+    return f"{run_id}{separator}{context_key}{separator}{event_type}"
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """The contract's vocabulary plus the precomputed reason for every special name."""
@@ -190,7 +204,8 @@ def _event_check(vocab: Vocabulary) -> Callable[[Any], Sequence[Violation]]:
             event_type = doc["eventType"]
         except (KeyError, TypeError, IndexError):
             return _NONE
-        if key == f"{run}{separator}{context}{separator}{event_type}":
+        if type(run) is str and type(context) is str and type(event_type) is str \
+                and key == idempotency_key(run, context, event_type, separator):
             return _NONE
         return _key_mismatch("/metadata/idempotency_key", run, context, event_type, key, separator)
 
@@ -203,13 +218,13 @@ def _key_mismatch(
     if not (isinstance(run, str) and isinstance(context, str) and isinstance(event_type, str)
             and isinstance(key, str)):
         return []
-    expected = separator.join((run, context, event_type))
+    expected = idempotency_key(run, context, event_type, separator)
     if key == expected:
         return []
     # Echo the expected key only when every part is a plain name: a secret put
     # into context_key must not come back out in a message or report.
     plain = is_plain_name(run) and is_plain_name(context) and is_plain_name(event_type)
-    shown = expected if plain else separator.join(("<run>", "<context>", "<type>"))
+    shown = expected if plain else idempotency_key("<run>", "<context>", "<type>", separator)
     return [
         _violation(
             pointer,
