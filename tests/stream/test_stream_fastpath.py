@@ -13,15 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ihub_conformance.contract.loader import available_versions, load_contract
+from ihub_conformance.errors import ConformanceError
+from ihub_conformance.secrets.scan import prefilter_validator
 from ihub_conformance.stream import fastpath as stream_fastpath
 from ihub_conformance.stream import pipeline as event_stream
 from ihub_conformance.stream._regex import ascii_classes, first_match_end, has_anchor
-from ihub_conformance.stream.fastpath import (
-    MAX_LINE,
-    fast_path,
-    schemas_fingerprint,
-)
-from ihub_conformance.stream.guard import stream_tiers
+from ihub_conformance.stream.fastpath import MAX_LINE, fast_path, require_known_shape
 from ihub_conformance.stream.pipeline import check_stream
 from ihub_conformance.validation.engine import validator_for
 from ihub_conformance.validation.rules import idempotency_key
@@ -34,12 +31,16 @@ from event_generator import gen  # noqa: E402
 
 def _engine_findings(line: bytes, version: str = "v1") -> list[dict]:
     """The engine's verdict on one line, with the tier switched off."""
-    saved = stream_fastpath.fast_path
-    stream_fastpath.fast_path = lambda _version: None  # type: ignore[assignment]
+    saved = event_stream._tier
+    event_stream._tier = _engine_only  # type: ignore[assignment]
     try:
         return [f.as_dict() for f in check_stream([line], contract=version)]
     finally:
-        stream_fastpath.fast_path = saved  # type: ignore[assignment]
+        event_stream._tier = saved  # type: ignore[assignment]
+
+
+def _engine_only(version: str) -> tuple:
+    return event_stream._engine_only, event_stream._no_proof
 
 
 def _accepts(line: bytes, version: str = "v1") -> bool:
@@ -84,11 +85,25 @@ def _corpus() -> list[bytes]:
 
 
 @pytest.mark.parametrize("version", available_versions())
-def test_the_tier_is_on_for_every_shipped_contract(version: str) -> None:
-    # Off means the event schema changed since the tier was checked against it: re-read
-    # stream_fastpath's conditions against the new schema, run this file, then add the new
-    # fingerprint to VERIFIED_FINGERPRINTS.
-    assert fast_path(version) is not None, stream_fastpath.fingerprint(version)
+def test_the_tier_is_built_for_every_shipped_contract(version: str) -> None:
+    # Built from the schema at load time; a shape it cannot follow raises (next test).
+    assert fast_path(version).scanner in ("hyperscan", "rust-regex")
+
+
+@pytest.mark.parametrize("change", [
+    lambda s: s["interaction-event"]["$defs"]["ActivityCoreMetadata"]["required"].append("kind"),
+    lambda s: s["interaction-event"]["$defs"]["Attributes"]["required"].append("kind"),
+    lambda s: s["interaction-event"].pop("unevaluatedProperties"),
+    lambda s: s["interaction-event"]["properties"].__setitem__("priority", {"type": "string"}),
+    lambda s: s["interaction-event"]["$defs"]["ActivityCoreMetadata"]["properties"].pop(
+        "context_key"),
+])
+def test_a_shape_the_tier_cannot_follow_fails_loudly(change) -> None:
+    schemas = copy.deepcopy(load_contract("v1").schemas)
+    require_known_shape(schemas)
+    change(schemas)
+    with pytest.raises(ConformanceError, match=r"teach stream/fastpath\.py"):
+        require_known_shape(schemas)
 
 
 @pytest.mark.parametrize("version", available_versions())
@@ -257,37 +272,6 @@ def test_timestamps_it_accepts_are_valid_date_times() -> None:
     assert accepted > 1000
 
 
-def test_the_fingerprint_ignores_annotations_and_catches_rule_changes() -> None:
-    schemas = copy.deepcopy(load_contract("v1").schemas)
-    before = schemas_fingerprint(schemas)
-    schemas["common"]["$defs"]["Uuid"]["description"] = "reworded"
-    schemas["common"]["$defs"]["EventType"]["enum"].append("ops-new-event")  # read, not fixed
-    schemas["widget"]["title"] = "unrelated"
-    assert schemas_fingerprint(schemas) == before
-    for change in (
-        lambda s: s["common"]["$defs"]["Timestamp"].__setitem__("pattern", ".*"),
-        lambda s: s["interaction-event"]["$defs"]["ActivityCoreMetadata"]["properties"][
-            "context_key"].__setitem__("maxLength", 4096),
-        lambda s: s["interaction-event"].pop("unevaluatedProperties"),
-        lambda s: s["interaction-event"]["$defs"]["Attributes"]["required"].append("kind"),
-    ):
-        changed = copy.deepcopy(schemas)
-        change(changed)
-        assert schemas_fingerprint(changed) != before
-
-
-def test_an_unverified_schema_turns_the_tier_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stream_fastpath, "VERIFIED_FINGERPRINTS", frozenset())
-    stream_fastpath.fast_path.cache_clear()
-    try:
-        assert fast_path("v1") is None
-        lines = [orjson.dumps(doc) for doc in gen.valid_events(20, seed=3)]
-        assert list(check_stream(lines)) == []  # the engine takes every line
-    finally:
-        monkeypatch.undo()
-        stream_fastpath.fast_path.cache_clear()
-
-
 def _mixed_stream(count: int, seed: int) -> list[bytes]:
     rng = random.Random(seed)
     kinds = list(gen.SECRET_TEMPLATES)
@@ -320,7 +304,7 @@ def test_streams_get_the_same_findings_with_and_without_the_tier(
         assert fast_path("v1").scanner == scanner
         with_tier = event_stream.StreamSummary("v1")
         found = [f.as_dict() for f in check_stream(lines, summary=with_tier)]
-        monkeypatch.setattr(stream_fastpath, "fast_path", lambda _version: None)
+        monkeypatch.setattr(event_stream, "_tier", _engine_only)
         without = event_stream.StreamSummary("v1")
         expected = [f.as_dict() for f in check_stream(lines, summary=without)]
     finally:
@@ -332,10 +316,10 @@ def test_streams_get_the_same_findings_with_and_without_the_tier(
 
 
 def test_a_line_the_tier_leaves_unflagged_passes_the_engines_guard() -> None:
-    """event_stream skips `stream_tiers(v).guard` for a line the block scan passed: sound
-    only while every such line passes that guard."""
+    """The pipeline skips the secret prefilter for a line the block scan passed: sound only
+    while every such line passes the prefilter."""
     fast = fast_path("v1")
-    guard = stream_tiers("v1").guard
+    guard = prefilter_validator().is_valid
     lines = [line + b"\n" for line in _corpus()]
     unflagged = 0
     for start in range(0, len(lines), 64):
@@ -430,16 +414,26 @@ def test_random_values_anywhere_never_make_it_accept_a_fault(value: object, key:
         _assert_sound(line)
 
 
-def test_a_long_overridden_separator_turns_the_tier_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    # With a 300-character separator a key of valid parts could pass its maxLength (1024).
+def test_a_long_overridden_separator_leaves_long_keys_to_the_engine(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # With a 300-character separator a key of valid parts can pass its maxLength (1024).
     class Long:
         key_separator = ":" * 300
 
     monkeypatch.setattr(stream_fastpath, "validator_for", lambda kind, version: Long())
     stream_fastpath.fast_path.cache_clear()
+    doc = _event()
+    md = doc["metadata"]
+    md["context_key"] = "c" * 400
+    md["idempotency_key"] = idempotency_key(md["activity_core_run_id"], md["context_key"],
+                                            doc["eventType"], Long.key_separator)
+    short = _event()
+    short["metadata"]["idempotency_key"] = idempotency_key(
+        short["metadata"]["activity_core_run_id"], short["metadata"]["context_key"],
+        short["eventType"], Long.key_separator)
     try:
-        assert fast_path("v1") is None
+        assert fast_path("v1").key_of(orjson.dumps(doc)) is None
+        assert fast_path("v1").key_of(orjson.dumps(short)) is not None
     finally:
         monkeypatch.undo()
         stream_fastpath.fast_path.cache_clear()
-    assert fast_path("v1") is not None

@@ -14,7 +14,6 @@ import os
 import pickle
 import signal
 from array import array
-from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -44,9 +43,10 @@ def _check_data(data: bytes, contract: str) -> _ChunkResult:
 
 def _result_of(lines: Any, contract: str, raw_lines: Callable[[], int]) -> _ChunkResult:
     summary = StreamSummary(contract)
-    numbers, hashes = array("q"), array("q")
-    found = list(_es._check_lines(lines, contract, summary, None, (numbers, hashes), 0))
-    return _ChunkResult(raw_lines(), summary.valid, summary.blank, found, numbers, hashes)
+    log = _es._KeyLog()
+    found = list(_es._check_lines(lines, contract, summary, log, 0))
+    return _ChunkResult(raw_lines(), summary.valid, summary.blank, found, log.numbers,
+                        log.hashes)
 
 
 def _split(data: bytes) -> list[bytes] | Iterator[bytes]:
@@ -174,15 +174,9 @@ def _picklable(exc: BaseException) -> BaseException:
 def _merge(result: _ChunkResult, offset: int, keys: _es._KeyIndex,
            summary: StreamSummary) -> Iterator[Finding]:
     """One chunk's findings, renumbered, with duplicates resolved in line order."""
-    buckets = keys.buckets
-    dups: list[int] = []
-    for number, h in zip(result.numbers, result.hashes, strict=True):
-        bucket = buckets[h & 4095]
-        i = bisect_left(bucket, h)
-        if i == len(bucket) or bucket[i] != h:
-            bucket.insert(i, h)
-        else:
-            dups.append(number)
+    add = keys.add
+    dups = [number for number, h in zip(result.numbers, result.hashes, strict=True)
+            if not add(h)]
     by_line: dict[int, list[Finding]] = {}
     for f in result.findings:
         by_line.setdefault(f.line, []).append(f)

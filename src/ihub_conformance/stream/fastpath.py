@@ -23,18 +23,18 @@ may be as conservative as it likes. A line is proven valid when:
 `flagged` runs the guard over a block of lines: one Hyperscan pass where Hyperscan is
 installed (x86-64 and macOS wheels), else the same pattern through Rust regex per line.
 
-The tier is written for one shape of the event schema, so it is tied to it: `fast_path`
-fingerprints the schemas reachable from the event root (annotations removed) and returns
-None, leaving every line to the engine, unless the fingerprint is one this module was
-verified against. tests/test_stream_fastpath.py holds the differential proof (a line it
-accepts gets no finding from the engine) and fails when a contract change turns it off.
+Everything the tier checks is read from the loaded contract when it is built: the
+event-type enum, the patterns and maxLengths, the forbidden field names, the guard. The
+shape it decodes (which fields exist, which are required, which objects are closed) is
+compared with the schema then too: a contract edit the tier cannot follow raises a
+ConformanceError naming the field, so CI fails loudly instead of the tool turning slow or
+wrong. tests/stream/test_stream_fastpath.py holds the differential proof (a line it
+accepts gets no finding from the engine) for every contract in the repository.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import re
 from bisect import bisect_right
 from collections.abc import Callable
@@ -47,22 +47,15 @@ import msgspec
 
 from ihub_conformance.contract.loader import load_contract
 from ihub_conformance.documents import count_keys, space_after_quote
+from ihub_conformance.errors import ConformanceError
 from ihub_conformance.stream._regex import first_match_end, quotes_for_anchors
-from ihub_conformance.stream.guard import stream_tiers
+from ihub_conformance.stream.guard import guard_pattern
 from ihub_conformance.validation.engine import validator_for
 from ihub_conformance.validation.rules import idempotency_key
 
-# Event-schema closures (annotations removed) this tier was verified against. Written
-# "sha256:<hex>" so secret scans (the gate's repository scan among them) read a digest.
-VERIFIED_FINGERPRINTS = frozenset(digest.removeprefix("sha256:") for digest in (
-    "sha256:45e5403e42ab2937e97952f861224d821d693c36858e4df8dbfdb47bda5071cf",
-))
-# Values the tier reads from the contract (so they may differ between versions).
-_READ_FROM_SCHEMA = (("common.schema.json#/$defs/EventType", "enum"),)
 _EVENT_KEYS = 7  # widgetId, eventType, metadata and metadata's four (viewContext optional)
 _REMEMBERED = 4096  # distinct valid values kept per field
 MAX_LINE = 2048  # bytes: below every maxLength in the event schema and orjson's depth limit
-_ANNOTATIONS = frozenset({"$id", "$schema", "$comment", "title", "description", "examples"})
 # RFC 3339 date-times every engine accepts: real calendar days except Feb 29, hours 00-23,
 # seconds 00-59, offsets within a day. Anything else (still maybe valid) takes the engine.
 _TIMESTAMP = (
@@ -88,56 +81,11 @@ class FastPath:
     max_line: int = MAX_LINE
 
 
-def fingerprint(version: str) -> str:
-    """SHA-256 of `version`'s event schema and every subschema it references (see below)."""
-    return schemas_fingerprint(load_contract(version).schemas)
-
-
-def schemas_fingerprint(schemas: dict[str, dict[str, Any]]) -> str:
-    """SHA-256 of the event schema and every subschema it references, annotations removed."""
-    by_file = {s["$id"].rsplit("/", 1)[1]: s for s in schemas.values()}
-    seen: dict[str, Any] = {}
-    todo = ["interaction-event.schema.json#"]
-    while todo:
-        ref = todo.pop()
-        if ref in seen:
-            continue
-        filename, _, pointer = ref.partition("#")
-        node: Any = by_file[filename]
-        for part in filter(None, pointer.split("/")):
-            node = node[part]
-        seen[ref] = _stripped(node, filename, todo)
-    for ref, key in _READ_FROM_SCHEMA:  # the tier reads these values, any value is fine
-        if ref in seen:
-            seen[ref][key] = "read by the tier"
-    canonical = json.dumps(seen, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _stripped(node: Any, filename: str, todo: list[str]) -> Any:
-    if isinstance(node, list):
-        return [_stripped(item, filename, todo) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out = {}
-    for key, value in node.items():
-        if key in _ANNOTATIONS or (key.startswith("x-") and key != "x-secret-patterns"):
-            continue
-        if key == "$defs":
-            continue  # a definition counts only where a $ref reaches it
-        if key == "$ref":
-            target, _, pointer = value.partition("#")
-            todo.append(f"{target or filename}#{pointer}")
-        out[key] = _stripped(value, filename, todo)
-    return out
-
-
 @functools.lru_cache(maxsize=8)
-def fast_path(version: str = "v1") -> FastPath | None:
-    """The tier for `version`'s event kind, or None when its schemas are not the verified ones."""
-    if fingerprint(version) not in VERIFIED_FINGERPRINTS:
-        return None
+def fast_path(version: str = "v1") -> FastPath:
+    """The tier for `version`'s event kind (ConformanceError: a shape it cannot follow)."""
     contract = load_contract(version)
+    require_known_shape(contract.schemas)
     event_schema = contract.schemas["interaction-event"]
     common = contract.schemas["common"]["$defs"]
     metadata = event_schema["$defs"]["ActivityCoreMetadata"]
@@ -146,11 +94,7 @@ def fast_path(version: str = "v1") -> FastPath | None:
     decode = msgspec.json.Decoder(_event_type(event_types)).decode
     run_max = metadata["properties"]["activity_core_run_id"]["maxLength"]
     context_max = metadata["properties"]["context_key"]["maxLength"]
-    # A key built from valid parts stays within its maxLength, so key_of need not measure
-    # it, unless an overridden separator (ASM-14) is long: then the engine decides.
-    longest_key = run_max + context_max + 2 * len(separator) + max(map(len, event_types))
-    if longest_key > metadata["properties"]["idempotency_key"]["maxLength"]:
-        return None
+    key_max = metadata["properties"]["idempotency_key"]["maxLength"]
     uuid = re.compile(_core(common["Uuid"]["pattern"])).fullmatch
     run_pattern = re.compile(_core(metadata["properties"]["activity_core_run_id"]["pattern"]))
     context_pattern = re.compile(_core(metadata["properties"]["context_key"]["pattern"]))
@@ -180,7 +124,7 @@ def fast_path(version: str = "v1") -> FastPath | None:
         run, context, event_type = md.activity_core_run_id, md.context_key, event.eventType
         observed = md.attributes.get("observed_at")
         key = idempotency_key(run, context, event_type, separator)
-        if (md.idempotency_key != key
+        if (md.idempotency_key != key or len(key) > key_max
                 or type(observed) is not str or timestamp(observed) is None
                 or (run not in runs and not _admit(runs, run_ok, run))
                 or (context not in contexts and not _admit(contexts, context_ok, context))
@@ -194,7 +138,7 @@ def fast_path(version: str = "v1") -> FastPath | None:
             return None
         return key
 
-    guards = [stream_tiers(version).guard_pattern]
+    guards = [guard_pattern(version)]
     guards += [f"(?:{quotes_for_anchors(p)})" for p in _forbidden_names(contract.schemas)]
     pattern = "|".join(guards)
     guard = jsonschema_rs.validator_for({"not": {"pattern": pattern}},
@@ -306,3 +250,49 @@ def _event_type(event_types: tuple[str, ...]) -> type:
                   ("metadata", metadata),
                   ("viewContext", str | msgspec.UnsetType, msgspec.UNSET)],
         forbid_unknown_fields=True, gc=False)
+
+
+# The event shape `_event_type` decodes: (allowed fields, required fields) of the event and
+# of its metadata. `require_known_shape` compares them with the schema's.
+_EVENT_FIELDS = (frozenset({"widgetId", "eventType", "viewContext", "metadata"}),
+                 frozenset({"widgetId", "eventType", "metadata"}))
+_METADATA_FIELDS = (frozenset({"activity_core_run_id", "context_key", "idempotency_key",
+                               "attributes"}),
+                    frozenset({"activity_core_run_id", "context_key", "idempotency_key",
+                               "attributes"}))
+
+# Attributes are decoded as any JSON object; the tier checks observed_at, the one required.
+_ATTRIBUTES_FIELDS = (frozenset({"(any field)"}), frozenset({"observed_at"}))
+
+
+def require_known_shape(schemas: dict[str, Any]) -> None:
+    """Raise ConformanceError unless the event schema has the shape `_event_type` decodes."""
+    event = schemas["interaction-event"]
+    defs = event["$defs"]
+    parts = [event, *(defs[ref["$ref"].rsplit("/", 1)[1]] for ref in event.get("allOf", ())
+                      if ref.get("$ref", "").startswith("#/$defs/"))]
+    found = {"event": _fields(parts, closed=event.get("unevaluatedProperties") is False),
+             "metadata": _fields([defs["ActivityCoreMetadata"]],
+                                 closed=defs["ActivityCoreMetadata"].get(
+                                     "unevaluatedProperties") is False)}
+    attributes = defs["Attributes"]
+    found["attributes"] = (frozenset({"(any field)"}), frozenset(attributes.get("required", ())))
+    for name, known in (("event", _EVENT_FIELDS), ("metadata", _METADATA_FIELDS),
+                        ("attributes", _ATTRIBUTES_FIELDS)):
+        if found[name] != known:
+            raise ConformanceError(
+                f"interaction-event schema: the {name} shape changed ({_describe(found[name])}; "
+                f"the stream tier decodes {_describe(known)}): teach stream/fastpath.py the new "
+                "shape and run tests/stream/test_stream_fastpath.py")
+
+
+def _fields(parts: list[dict[str, Any]], closed: bool) -> tuple[frozenset[str], frozenset[str]]:
+    """(allowed, required) field names over `parts` (None: an open object)."""
+    allowed = {name for part in parts for name, sub in part.get("properties", {}).items()
+               if sub != {"not": {}} and not (isinstance(sub, dict) and sub.get("not") == {})}
+    required = {name for part in parts for name in part.get("required", ())}
+    return (frozenset(allowed) if closed else frozenset({"(any field)"}), frozenset(required))
+
+
+def _describe(shape: tuple[frozenset[str], frozenset[str]]) -> str:
+    return f"fields {sorted(shape[0])}, required {sorted(shape[1])}"

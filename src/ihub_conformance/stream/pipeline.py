@@ -21,7 +21,7 @@ import re
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import IO, Any, NamedTuple
@@ -32,7 +32,6 @@ from ihub_conformance.contract.loader import load_contract
 from ihub_conformance.documents import may_repeat_keys, repeated_key
 from ihub_conformance.secrets import scan as secret_scan
 from ihub_conformance.stream import fastpath as stream_fastpath
-from ihub_conformance.stream.guard import stream_tiers
 from ihub_conformance.validation.engine import validator_for
 from ihub_conformance.validation.rules import idempotency_key
 
@@ -110,9 +109,9 @@ class _KeyIndex:
     A Python set would cost ~100 bytes per key (int object plus slot); 200,000 distinct
     keys would add ~20 MB, most of the process. Sorted `array('q')` buckets keep the
     cost at 8 bytes (plus array over-allocation) with C-speed bisect/insert. Hashes are
-    Python's 64-bit tuple hash of (run id, context key, event type): two different keys
-    collide with probability ~2^-64, so a false duplicate in a stream of n keys has
-    probability ~n²/2^65 (about 1e-9 at 200,000 keys).
+    Python's 64-bit string hash of the idempotency key: two different keys collide with
+    probability ~2^-64, so a false duplicate in a stream of n keys has probability
+    ~n²/2^65 (about 1e-9 at 200,000 keys).
     """
 
     __slots__ = ("buckets",)
@@ -123,6 +122,34 @@ class _KeyIndex:
     def __len__(self) -> int:
         """Distinct keys recorded."""
         return sum(map(len, self.buckets))
+
+    def add(self, h: int) -> bool:
+        """Record `h`; True when it is new (False: a duplicate)."""
+        bucket = self.buckets[h & 4095]
+        i = bisect_left(bucket, h)
+        if i < len(bucket) and bucket[i] == h:
+            return False
+        bucket.insert(i, h)
+        return True
+
+    def note(self, number: int, h: int) -> bool:
+        """`add`, in the signature `_check_lines` calls (the line number is not needed)."""
+        return self.add(h)
+
+
+class _KeyLog:
+    """Every keyed line's (number, hash), for a caller that resolves duplicates across
+    chunks of a file (stream.parallel): here no line is a duplicate yet."""
+
+    __slots__ = ("hashes", "numbers")
+
+    def __init__(self) -> None:
+        self.numbers, self.hashes = array("q"), array("q")
+
+    def note(self, number: int, h: int) -> bool:
+        self.numbers.append(number)
+        self.hashes.append(h)
+        return True
 
 
 class _Classifier:
@@ -172,139 +199,116 @@ def check_stream(lines: Iterable[bytes], *, contract: str = "v1",
     summary = summary if summary is not None else StreamSummary(contract)
     keys = _KeyIndex()
     try:
-        yield from _check_lines(lines, contract, summary, keys.buckets, None)
+        yield from _check_lines(lines, contract, summary, keys)
     finally:
         summary.distinct_keys = len(keys)
 
 
 def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
-                 buckets: list[array] | None, keyed: tuple[array, array] | None,
-                 tier_at: int = _BLOCK) -> Iterator[Finding]:
-    """The checking loop. With `buckets` (a `_KeyIndex`) duplicates are found here; with
-    `keyed` = (line numbers, key hashes) instead, every keyed line is recorded for a caller
-    that resolves duplicates across chunks of a file (`stream_parallel`). The tier is used
-    from line `tier_at` on (0: from the start, for a caller that has built it already)."""
-    validator = validator_for("event", contract)
-    classifier = _Classifier(validator.version)
-    # Hot loop: locals only, no allocation for a clean line beyond what parsing needs.
-    # The engine's `is_valid` is the compiled schema plus the idempotency-key rule; both
-    # are inlined here (the key rule shares its lookups with the duplicate index). A line
-    # failing either goes to `_findings`, which asks the engine for the full verdict.
-    # Two tiers (stream_guard): a line the raw-line guard passes holds no string the
-    # schema's secret/blank patterns or the secret detectors could flag, so the schema
-    # without those patterns gives the verdict; a flagged line gets the full schema.
-    tiers = stream_tiers(validator.version)
-    guard, structure_is_valid = tiers.guard, tiers.structure
-    schema_is_valid = validator.compiled_is_valid
-    sep = validator.key_separator
-    clean = secret_scan.prefilter_validator().is_valid
-    loads = orjson.loads
-    decode_error = orjson.JSONDecodeError
-    if keyed is not None:
-        add_number, add_hash = keyed[0].append, keyed[1].append
-    # Tier 0 (stream_fastpath): most valid lines are proven valid from their bytes, a
-    # block of lines per guard scan; any line it cannot prove takes the tiers below.
-    # It is built (~0.1 s) from the second block on: a short stream is not worth it.
-    flagged, key_of = _tier(validator.version) if tier_at == 0 else (_engine_only, _no_proof)
+                 keys: _KeyIndex | _KeyLog, tier_at: int = _BLOCK) -> Iterator[Finding]:
+    """The checking loop: a block of lines at a time, each line proven valid by the tier
+    (stream.fastpath) or judged by the engine (`_LineCheck`). `keys.note` records each
+    keyed line. The tier is used from line `tier_at` on (0: from the start, for a caller
+    that has built it already; it costs ~0.1 s, more than a short stream is worth)."""
+    check = _LineCheck(contract, keys.note)
+    note = keys.note
+    flagged, key_of = _tier(check.version) if tier_at == 0 else (_engine_only, _no_proof)
     source = iter(lines)
-    before = 0  # lines before this block
-    valid = 0
+    before = valid = 0  # lines before this block; valid lines so far
     try:
         while block := list(islice(source, _BLOCK)):
             skip = flagged(block)
             for index, raw in enumerate(block):
-                # Unflagged: the block scan found nothing the guard below would flag.
-                if (unflagged := index not in skip) and (key := key_of(raw)) is not None:
-                    h = hash(key)
-                    if buckets is not None:
-                        bucket = buckets[h & 4095]
-                        i = bisect_left(bucket, h)
-                        if i == len(bucket) or bucket[i] != h:
-                            bucket.insert(i, h)
-                            valid += 1
-                            continue
-                        yield from _record(summary, _findings(
-                            before + index + 1, None, validator, classifier, True, True, False))
-                    else:
-                        add_number(before + index + 1)
-                        add_hash(h)
-                        valid += 1
-                    continue
                 number = before + index + 1
-                try:
-                    doc = loads(raw)
-                except decode_error as exc:
-                    if raw is OVERLONG:
-                        yield from _record(summary, [Finding(number, MALFORMED, "", (
-                            f"malformed: line longer than {MAX_LINE_BYTES} bytes (an event is "
-                            "at most 65536 bytes); skipped"))])
-                    elif raw.strip():
-                        yield from _record(summary, [Finding(number, MALFORMED, "",
-                                                             _malformed_reason(raw, exc))])
-                    else:
-                        summary.blank += 1
+                if (unflagged := index not in skip) and (key := key_of(raw)) is not None \
+                        and note(number, hash(key)):
+                    valid += 1  # proven valid from its bytes, and its key is new
                     continue
-                # orjson keeps the last of repeated keys; the contract's one rule refuses them.
-                if may_repeat_keys(raw, doc) and (repeated := repeated_key(raw)) is not None:
-                    yield from _record(summary, [Finding(number, MALFORMED, "",
-                                                         f"malformed: {repeated}")])
-                    continue
-                # orjson has checked the line is UTF-8; the guard reads its raw text.
-                text = raw.decode() if type(raw) is bytes else raw
-                try:
-                    if unflagged:
-                        schema_ok = structure_is_valid(doc)
-                        secret_ok = True  # the guard includes the secret prefilter
-                    elif not (secret_ok := clean(text)):
-                        # The slow path runs either way: let it find any schema errors.
-                        schema_ok = False
-                    else:
-                        schema_ok = (structure_is_valid if guard(text) else schema_is_valid)(doc)
-                except ValueError:  # not JSON data: cannot come from orjson, but never crash
-                    schema_ok, secret_ok = False, clean(text)
-                fresh = True  # no key to compare when a lookup fails (the schema says why)
-                try:
-                    md = doc["metadata"]
-                    run = md["activity_core_run_id"]
-                    context = md["context_key"]
-                    event_type = doc["eventType"]
-                    key = idempotency_key(run, context, event_type, sep)
-                    # Equal keys are duplicates; parts of other types (already invalid)
-                    # count as themselves, not as their text.
-                    h = hash(key if str is type(run) is type(context) is type(event_type)
-                             else (run, context, event_type))
-                except (KeyError, TypeError, IndexError):
-                    pass
+                found = check(number, raw, unflagged)
+                if found is None:
+                    summary.blank += 1
+                elif found:
+                    yield from _record(summary, found)
                 else:
-                    if buckets is not None:
-                        bucket = buckets[h & 4095]
-                        i = bisect_left(bucket, h)
-                        fresh = i == len(bucket) or bucket[i] != h
-                        if fresh:
-                            bucket.insert(i, h)
-                    else:
-                        add_number(number)
-                        add_hash(h)
-                    # The engine's idempotency-key rule, fast case (any doubt: the slow path).
-                    if schema_ok and md["idempotency_key"] != key:
-                        schema_ok = False
-                if schema_ok and secret_ok and fresh:
                     valid += 1
-                    continue
-                yield from _record(summary, _findings(number, doc, validator, classifier,
-                                                      schema_ok, secret_ok, fresh))
             before += len(block)
             if before == tier_at:
-                flagged, key_of = _tier(validator.version)
+                flagged, key_of = _tier(check.version)
     finally:
         summary.valid += valid
         summary.lines += valid
 
 
+class _LineCheck:
+    """The engine's verdict on one line: the schema, the secret prefilter, the key rule.
+
+    `check(number, raw, unflagged)` is [] for a valid line, its findings otherwise, None
+    for a blank one. Fast checks first; error objects, pointers and secret detectors are
+    built only for a line that fails one (`_findings`). `unflagged`: the tier's block
+    guard, which includes the secret prefilter, passed the line.
+    """
+
+    def __init__(self, contract: str, note: Callable[[int, int], bool]) -> None:
+        self.validator = validator_for("event", contract)
+        self.version = self.validator.version
+        self.classifier = _Classifier(self.version)
+        self.note = note
+        self.schema_is_valid = self.validator.compiled_is_valid
+        self.clean = secret_scan.prefilter_validator().is_valid
+        self.separator = self.validator.key_separator
+
+    def __call__(self, number: int, raw: bytes, unflagged: bool) -> list[Finding] | None:
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            return _malformed(number, raw, exc)
+        # orjson keeps the last of repeated keys; the contract's one rule refuses them.
+        if may_repeat_keys(raw, doc) and (repeated := repeated_key(raw)) is not None:
+            return [Finding(number, MALFORMED, "", f"malformed: {repeated}")]
+        # orjson has checked the line is UTF-8; the prefilter reads its raw text.
+        text = raw.decode() if type(raw) is bytes else raw
+        try:
+            secret_ok = unflagged or self.clean(text)
+            # A secret-flagged line takes the slow path either way: it finds schema errors.
+            schema_ok = secret_ok and self.schema_is_valid(doc)
+        except ValueError:  # not JSON data: cannot come from orjson, but never crash
+            schema_ok, secret_ok = False, self.clean(text)
+        fresh, key_ok = self._key(number, doc)
+        if schema_ok and key_ok and secret_ok and fresh:
+            return []
+        return _findings(number, doc, self.validator, self.classifier,
+                         schema_ok and key_ok, secret_ok, fresh)
+
+    def _key(self, number: int, doc: Any) -> tuple[bool, bool]:
+        """(fresh, the engine's key rule holds), sharing the lookups of both checks."""
+        try:
+            md = doc["metadata"]
+            run, context, event_type = md["activity_core_run_id"], md["context_key"], \
+                doc["eventType"]
+            key = idempotency_key(run, context, event_type, self.separator)
+            # Equal keys are duplicates; parts of other types (the schema refuses them)
+            # count as themselves, not as their text.
+            h = hash(key if str is type(run) is type(context) is type(event_type)
+                     else (run, context, event_type))
+        except (KeyError, TypeError, IndexError):
+            return True, True  # no key to compare when a lookup fails (the schema says why)
+        return self.note(number, h), md.get("idempotency_key") == key
+
+
+def _malformed(number: int, raw: bytes, exc: Exception) -> list[Finding] | None:
+    if raw is OVERLONG:
+        return [Finding(number, MALFORMED, "", (
+            f"malformed: line longer than {MAX_LINE_BYTES} bytes (an event is at most "
+            "65536 bytes); skipped"))]
+    if raw.strip():
+        return [Finding(number, MALFORMED, "", _malformed_reason(raw, exc))]
+    return None
+
+
 def _tier(version: str) -> tuple[Any, Any]:
-    """(flagged, key_of) of the proof-of-validity tier, or the engine-only pair without it."""
+    """(flagged, key_of) of the proof-of-validity tier."""
     fast = stream_fastpath.fast_path(version)
-    return (fast.flagged, fast.key_of) if fast is not None else (_engine_only, _no_proof)
+    return fast.flagged, fast.key_of
 
 
 def _record(summary: StreamSummary, found: list[Finding]) -> list[Finding]:
