@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing.exceptions import Unresolvable
 
+from ihub_conformance.contract import coverage
 from ihub_conformance.contract.loader import (
     ID_BASE,
     SCHEMA_FILES,
@@ -93,21 +95,41 @@ def test_contract_is_cached_per_version():
 @pytest.mark.requirement(
     "VOC-02", "VOC-03", "VOC-04", "VOC-05", "VOC-08", "VOC-09", "VOC-10", "VOC-14"
 )
+def _source_list(section: str, lead: str) -> list[str]:
+    """The backticked names of the bullets right after the line starting with ``lead``."""
+    lines = section.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(lead)) + 1
+    names = []
+    for line in lines[start:]:
+        if not line.strip():
+            continue
+        if not line.startswith("- "):
+            break
+        names.append(re.match(r"- `([^`]+)`", line).group(1))
+    return names
+
+
 def test_live_vocabulary_matches_the_source():
+    """Names, read from the source itself, not counts: a renamed scope cannot slip through."""
+    sections = coverage.source_sections(coverage.source_path().read_text(encoding="utf-8"))
+    raw = coverage.source_path().read_text(encoding="utf-8")
+    recommended = raw.split("## Recommended Manifest Vocabulary")[1].split("\n## ")[0]
     vocabulary = load_contract("v1").vocabulary
-    assert len(vocabulary["policyScopes"]) == 7
-    assert len(vocabulary["widgetTypes"]) == 6
-    assert vocabulary["eventTypes"] == [
-        "ops-service-discovered",
-        "ops-endpoint-verified",
-        "ops-backup-verified",
-        "ops-drift-detected",
-    ]
-    assert vocabulary["deferred"] == ["ops-access-path-checked"]
-    assert vocabulary["aliases"]["ops-service-observed"] == "ops-service-discovered"
-    assert vocabulary["aliases"]["ops-inventory-drift"] == "ops-drift-detected"
+    assert vocabulary["policyScopes"] == _source_list(recommended, "Policy scopes:")
+    assert vocabulary["widgetTypes"] == _source_list(recommended, "Widget types for")
+    assert vocabulary["eventTypes"] == _source_list(recommended, "Event types for the first")
+    rows = dict(re.findall(r"^\| `([^`]+)`[^|]* \| (.+?) \|$",
+                           raw.split("## 2026-06-27 Live Vocabulary Alignment")[1], re.M))
+    assert vocabulary["deferred"] == [name for name, live in rows.items()
+                                      if live.startswith("Deferred")]
+    for early, live in rows.items():
+        if live.startswith("`"):
+            assert vocabulary["aliases"][early] == live.strip("`")
+    scope_row = next(live for early, live in rows.items() if early == "ops-evidence")
     assert vocabulary["notSeeded"]["policyScopes"] == ["ops-evidence"]
+    assert set(re.findall(r"`([^`]+)`", scope_row)) <= set(vocabulary["policyScopes"])
     assert "ops-evidence" not in vocabulary["policyScopes"]
+    assert "Recommended Manifest Vocabulary" in sections
 
 
 @pytest.mark.parametrize("version", VERSIONS)
