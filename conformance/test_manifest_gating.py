@@ -41,9 +41,14 @@ def _refused_and_absent(hub: HubSession, widget: dict, event_type: str, label: s
 
 
 @requirement("EVT-10")
-def test_bound_consumer_is_bound_to_the_active_manifest(hub: HubSession, hub_slug: str) -> None:
+def test_bound_consumer_is_bound_to_the_active_manifest(hub: HubSession, hub_slug: str,
+                                                       manifest: dict) -> None:
     consumer = hub.expect(hub.get(hub.path("consumer")), 200, "consumer")
     assert consumer.get("manifestId"), "the key's consumer is not bound to a manifest"
+    # bound to the *active* manifest, not to some earlier one of the hub
+    assert consumer["manifestId"] == manifest.get("id"), \
+        f"the consumer is bound to manifest {consumer['manifestId']}, not to the active " \
+        f"{hub_slug} manifest {manifest.get('id')}"
     # ...and belongs to the hub whose manifest gates its events: the ops-hub of /hubs.
     hubs = [row for row in hub.rows("hubs") if row.get("slug") == hub_slug]
     assert len(hubs) == 1, f"GET hubs lists {len(hubs)} hubs with slug {hub_slug!r}"
