@@ -11,6 +11,7 @@ The options are documented by ``pytest --help`` under "Inter-Hub conformance sui
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from ihub_conformance._paths import contracts_dir
 from ihub_conformance.contract.assumptions import load_assumptions
 from ihub_conformance.errors import ConformanceError
 from ihub_conformance.hub.client import redact_url
@@ -196,9 +198,22 @@ def declared_event_types(manifest: dict[str, Any]) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def undeclared_event_types(registry: dict[str, set[str]], manifest: dict[str, Any]) -> list[str]:
-    """Registered in event_type_registry but not declared by the bound manifest."""
-    return sorted(registry["event_types"] - set(manifest["eventTypes"]))
+def vocabulary(hub: HubSession) -> dict[str, Any]:
+    """The contract's live vocabulary (contracts/<version>/vocabulary/ops-hub.json)."""
+    path = contracts_dir() / hub.contract / "vocabulary" / "ops-hub.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def undeclared_event_types(registry: dict[str, set[str]], manifest: dict[str, Any],
+                           vocabulary: dict[str, Any]) -> list[str]:
+    """Registered in event_type_registry but not declared by the bound manifest.
+
+    Never a deferred type (ops-access-path-checked): the suite must not write one to a
+    hub, not even by accident of a hub that wrongly accepts it (VOC-04, VOC-13, FBK-04).
+    """
+    deferred = set(vocabulary.get("deferred", ()))
+    return sorted(registry["event_types"] - set(manifest["eventTypes"]) - deferred)
 
 
 # -- objects this run writes (shared where tests stay independent) -----------------------

@@ -6,22 +6,12 @@ What the hub reads (GET /api/v2/event-types, /widget-types, /policy-scopes and
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
 
-from ihub_conformance._paths import contracts_dir
 from ihub_conformance.suite.attribution import unverifiable
-from ihub_conformance.suite.session import HubSession
+from ihub_conformance.suite.session import NAME_PREFIX, HubSession
 
 requirement = pytest.mark.requirement
-
-
-@pytest.fixture(scope="session")
-def vocabulary(hub: HubSession) -> dict[str, Any]:
-    path = contracts_dir() / hub.contract / "vocabulary" / "ops-hub.json"
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 @requirement("WID-07", "WID-08", "EVT-09")
@@ -109,3 +99,26 @@ def test_a_public_registry_read_lists_the_same_vocabulary(hub: HubSession, regis
 def test_the_hub_list_has_an_ops_hub_row(hub: HubSession, hub_slug: str) -> None:
     slugs = [row.get("slug") for row in hub.rows("hubs")]
     assert slugs.count(hub_slug) == 1, f"GET hubs lists {slugs.count(hub_slug)} {hub_slug} rows"
+
+
+def _written_by_a_test_run(event: dict) -> bool:
+    metadata = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
+    return str(metadata.get("context_key", "")).startswith(NAME_PREFIX)
+
+
+@requirement("VOC-04", "VOC-13", "FBK-04")
+def test_no_access_path_widget_type_is_registered(registry: dict, vocabulary: dict) -> None:
+    """Read-only: "no live access-path event or widget type"."""
+    found = sorted(name for name in registry["widget_types"] if "access-path" in name)
+    assert not found, f"access-path widget types registered while deferred: {found}"
+
+
+@requirement("VOC-04", "VOC-13", "FBK-04")
+def test_no_deferred_event_reaches_the_hub(hub: HubSession, vocabulary: dict) -> None:
+    """Read-only: access-path evidence stays on the State Hub fallback; the hub holds no
+    such event except one a test run wrote (tagged with its context key)."""
+    for event_type in vocabulary["deferred"]:
+        rows = hub.rows("interaction_events", params={"eventType": event_type})
+        foreign = [row.get("id") for row in rows if row.get("eventType") == event_type
+                   and not _written_by_a_test_run(row)]
+        assert not foreign, f"{len(foreign)} {event_type} event(s) on the hub: {foreign[:5]}"

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from ihub_conformance.contract.assumptions import describe_status
+from ihub_conformance.gate import _deps
 from ihub_conformance.gate.api_health import create_widget
 from ihub_conformance.gate.context import GateContext, describe_http_error
 from ihub_conformance.gate.model import CheckOutcome
@@ -120,7 +121,9 @@ def _reject(ctx: GateContext, out: CheckOutcome, widget_id: str, event_type: str
 def undeclared_types(ctx: GateContext, declared: list[str]) -> tuple[list[str], str]:
     """Registered-but-undeclared types; else one unregistered name (and say which)."""
     registry = [str(r.get("name")) for r in ctx.all_rows("event_types")]
-    names = [n for n in registry if n not in declared]
+    # never a deferred type: the gate must not write access-path evidence to a hub (FBK-04)
+    deferred = set(_deps.vocabulary(ctx.config.contract).get("deferred", ()))
+    names = [n for n in registry if n not in declared and n not in deferred]
     if names:
         return names[:MAX_UNDECLARED], "undeclared"
     return [f"ihub-gate-undeclared-{ctx.run_id}"], "unregistered"
