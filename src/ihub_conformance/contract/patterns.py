@@ -13,11 +13,15 @@ which ECMA-262's does not.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import re
+from typing import Any
 
 from greenery import Fsm, parse
 
 _NARROW, _WIDEN, _BOTH, _SAME = "narrow", "widen", "both", "doc"
+DEADLINE_S = 5.0
+MAX_PATTERN = 400
 
 # A '-' last (or first) in a character class is a literal in ECMA-262; greenery wants it escaped.
 _CLASS_DASH = re.compile(r"(?<!\\)-\]")
@@ -58,7 +62,38 @@ def _sample(fsm: Fsm) -> str | None:
 
 
 def compare_patterns(old: str, new: str) -> tuple[str, str, str | None]:
-    """(effect, detail, a string the old pattern accepted and the new one refuses or None)."""
+    """(effect, detail, a string the old pattern accepted and the new one refuses or None).
+
+    Building automata can blow up (``.*`` around a long alternation), so the comparison
+    runs in a forked process with a deadline; past it the change counts as breaking both
+    ways, saying so.
+    """
+    if len(old) > MAX_PATTERN or len(new) > MAX_PATTERN:
+        return _BOTH, f"not compared (longer than {MAX_PATTERN} characters)", None
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    worker = context.Process(target=_compare_into, args=(send, old, new), daemon=True)
+    worker.start()
+    send.close()
+    try:
+        if receive.poll(DEADLINE_S):
+            return receive.recv()
+    except (EOFError, OSError):
+        pass
+    finally:
+        if worker.is_alive():
+            worker.kill()
+        worker.join()
+        receive.close()
+    return _BOTH, f"not compared (automata comparison took longer than {DEADLINE_S} s)", None
+
+
+def _compare_into(send: Any, old: str, new: str) -> None:
+    send.send(_compare(old, new))
+    send.close()
+
+
+def _compare(old: str, new: str) -> tuple[str, str, str | None]:
     before, after = _automaton(old), _automaton(new)
     if before is None or after is None:
         return _BOTH, "not compared (outside the regular subset greenery reads)", None
