@@ -48,8 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "`diff v1 v1 --git-rev main`)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--changelog", choices=("check", "write"),
-                        help="check or rewrite the generated OLD -> NEW block of "
-                        "contracts/CHANGELOG.md")
+                        help="check or rewrite the generated OLD -> NEW block of the "
+                        "CHANGELOG.md beside NEW; the exit code then says whether the block "
+                        "is current (check: 1 when not)")
     parser.add_argument("--against-base", nargs="?", const="", metavar="REV",
                         help="CI guard: compare contracts/ with REV (default: the merge base "
                         "with main); exit 1 on a breaking change without a new version "
@@ -131,7 +132,7 @@ def _print(old: ContractTree, new: ContractTree, changes: Sequence[Change],
         print(change.line())
         if index in witnesses:
             print(f"    proof: {witnesses[index].describe()}")
-        elif change.change_class == CONSUMER and change.document.endswith(".schema.json"):
+        elif change.change_class == CONSUMER and change.location:
             print("    proof: none found (no edit of a valid corpus document reaches this "
                   "change; the break is shown at schema level only)")
     summary = ", ".join(f"{count} {name}" for name, count in counts.items())
