@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import secrets
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -43,7 +45,7 @@ from ihub_conformance.reference.http import (
     read_body,
 )
 from ihub_conformance.reference.seed import load_seed
-from ihub_conformance.reference.store import Store
+from ihub_conformance.reference.store import Store, StoreBusy
 
 DEFAULT_RATE_LIMIT = 100_000  # requests per consumer per window (ASM-11)
 DEFAULT_RATE_WINDOW = 60.0
@@ -92,6 +94,13 @@ class _Hub:
             except ApiError as exc:
                 exc.headers = {**extra, **exc.headers}
                 response = self.error(exc)
+            except StoreBusy:  # another process holds a shared --db file's write lock
+                response = self.error(ApiError(503, "the database is busy; retry later", None,
+                                               headers={**extra, "Retry-After": "1"}))
+            except Exception as exc:  # a bug: one log line, never a traceback in the log
+                print(f"ihub-conformance: reference hub: internal error on {request.method} "
+                      f"{request.url.path}: {type(exc).__name__}", file=sys.stderr, flush=True)
+                response = self.error(ApiError(500, "internal error"))
             else:
                 response.headers.update(extra)
             if auth and "text_plain_answers" in self.faults:
@@ -179,8 +188,10 @@ class _Hub:
     async def create_widget(self, request: Request, consumer: Consumer | None) -> Response:
         body = await self.json_body(request)
         fields = rules.widget_fields(body, self.store, self.faults)
-        widget = self.store.create_widget(
-            fields, with_version="no_widget_version" not in self.faults)
+        # Writes run off the event loop: waiting for a lock never stalls other requests.
+        widget = await run_in_threadpool(
+            self.store.create_widget, fields,
+            with_version="no_widget_version" not in self.faults)
         return self.created(widget)
 
     async def get_widget(self, request: Request, consumer: Consumer | None) -> Response:
@@ -219,9 +230,9 @@ class _Hub:
         refusal = rules.event_references(fields, self.store, consumer.manifest_id, self.faults)
         if refusal is not None:
             if refusal.field == "eventType" and "store_rejected_event" in self.faults:
-                self.store.create_event(fields)
+                await run_in_threadpool(self.store.create_event, fields)
             raise refusal
-        return self.created(self.store.create_event(fields))
+        return self.created(await run_in_threadpool(self.store.create_event, fields))
 
     # -- registries, hubs, manifest, consumer -----------------------------------------------
 

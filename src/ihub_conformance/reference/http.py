@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from ihub_conformance.documents import may_repeat_keys
@@ -24,6 +24,7 @@ ERROR_CODES = {
     422: "unknown_reference",
     429: "rate_limited",
     500: "internal_error",
+    503: "unavailable",
 }
 
 
@@ -68,11 +69,14 @@ async def read_body(request: Request, cap: int | None) -> bytes:
         raise ApiError(413, f"request body exceeds {cap} bytes", "body")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if cap is not None and size > cap:
-            raise ApiError(413, f"request body exceeds {cap} bytes", "body")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if cap is not None and size > cap:
+                raise ApiError(413, f"request body exceeds {cap} bytes", "body")
+            chunks.append(chunk)
+    except ClientDisconnect:  # nobody reads the answer; the access log still shows it
+        raise ApiError(400, "the client disconnected before the body ended", "body") from None
     return b"".join(chunks)
 
 

@@ -6,7 +6,9 @@ secrets. The optional access log here prints method, path and status only.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import resource
 import secrets
 import socket
 import sqlite3
@@ -21,6 +23,7 @@ from typing import Any, TextIO
 
 import httpx
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ihub_conformance.contract.assumptions import load_assumptions
 from ihub_conformance.errors import ConformanceError, InputError
@@ -31,6 +34,12 @@ KEY_ENV = "OPS_HUB_KEY"
 UNBOUND_KEY_ENV = "IHUB_UNBOUND_KEY"
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
+READ_TIMEOUT = 10.0  # seconds for a request's head and body to arrive
+MAX_CONNECTIONS = 1000
+_BUSY_BODY = b'{"error": {"code": "unavailable", "message": "too many connections", "field": null}}'
+_BUSY_ANSWER = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
+                b"Content-Type: application/json\r\nConnection: close\r\n"
+                + f"Content-Length: {len(_BUSY_BODY)}\r\n\r\n".encode() + _BUSY_BODY)
 
 
 @dataclass(frozen=True)
@@ -90,8 +99,61 @@ class _AccessLog:
                 status[0] = message["status"]
             await send(message)
 
-        await self.app(scope, receive, capture)
-        print(f"{scope['method']} {scope['path']} {status[0]}", file=self.stream, flush=True)
+        try:
+            await self.app(scope, receive, capture)
+        finally:  # every request gets its line, also one whose client went away
+            shown = status[0] or "- (no answer: the connection ended)"
+            print(f"{scope['method']} {scope['path']} {shown}", file=self.stream, flush=True)
+
+
+class BoundedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with what it lacks against slow or many clients.
+
+    A request's head and body must arrive within READ_TIMEOUT seconds of the connection
+    (or of the previous answer); past it the connection is closed. Connections beyond
+    MAX_CONNECTIONS are answered 503 with Retry-After and closed at once, so file
+    descriptors never run out and the log never fills with accept() tracebacks.
+    """
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._refused = len(self.connections) >= max_connections()
+        if self._refused:
+            assert isinstance(transport, asyncio.Transport)
+            transport.write(_BUSY_ANSWER)
+            transport.close()
+            return
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self._read_deadline: asyncio.TimerHandle | None = None
+        self._arm_read_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._refused:
+            return
+        if self._read_deadline is not None:
+            self._read_deadline.cancel()
+        super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm_read_deadline()
+
+    def _arm_read_deadline(self) -> None:
+        if self._read_deadline is not None:
+            self._read_deadline.cancel()
+        self._read_deadline = self.loop.call_later(READ_TIMEOUT, self._read_timed_out)
+
+    def _read_timed_out(self) -> None:
+        cycle = self.cycle
+        waiting_for_client = cycle is None or cycle.response_complete or cycle.more_body
+        if waiting_for_client and not self.transport.is_closing():
+            self.transport.close()
+
+
+def max_connections() -> int:
+    """At most MAX_CONNECTIONS, and at most half the process's file descriptors."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    usable = soft // 2 if soft not in (resource.RLIM_INFINITY, -1) else MAX_CONNECTIONS
+    return max(8, min(MAX_CONNECTIONS, usable))
 
 
 @contextmanager
@@ -125,7 +187,7 @@ def running_reference_hub(
     if access_log is not None:
         app = _AccessLog(app, access_log)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            lifespan="off", server_header=False)
+                            lifespan="off", server_header=False, http=BoundedH11Protocol)
     server = uvicorn.Server(config)
     sock = _bind(host, port)
     thread = threading.Thread(target=_run_quietly, args=(server, sock), name="ihub-reference",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,17 +71,37 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+# Another process may hold a shared file's write lock (`serve --db` twice). A write waits
+# for it up to WRITE_WAIT seconds, trying every RETRY_EVERY, and each try waits at most
+# SQLITE_WAIT inside SQLite: our own lock (which reads share) is never held for longer.
+WRITE_WAIT = 2.0
+RETRY_EVERY = 0.05
+SQLITE_WAIT = 0.05
+
+
+class StoreBusy(Exception):
+    """The database stayed locked by another process (answered 503 with Retry-After)."""
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
 class Store:
     """The hub's tables in one SQLite database (a file, or ":memory:")."""
 
     def __init__(self, db: str = ":memory:") -> None:
         self.path = db
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(db, check_same_thread=False, isolation_level=None)
+        # Setting up may wait for another server on the same file; requests then may not.
+        self._conn = sqlite3.connect(db, check_same_thread=False, isolation_level=None,
+                                     timeout=5.0)
         self._conn.row_factory = sqlite3.Row
         if db != ":memory:":
             self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.executescript(_SCHEMA)
+        self._conn.execute(f"PRAGMA busy_timeout = {int(SQLITE_WAIT * 1000)}")
 
     def close(self) -> None:
         with self._lock:
@@ -88,19 +109,43 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE .. COMMIT, rolled back on any exception."""
-        with self._lock:
+        """BEGIN IMMEDIATE .. COMMIT, rolled back on any exception; StoreBusy when another
+        process keeps the write lock past WRITE_WAIT (call it off the event loop)."""
+        deadline = time.monotonic() + WRITE_WAIT
+        while True:
+            with self._lock:
+                if self._begin():
+                    try:
+                        yield self._conn
+                        self._conn.execute("COMMIT")
+                    except BaseException:
+                        self._conn.execute("ROLLBACK")
+                        raise
+                    return
+            if time.monotonic() > deadline:
+                raise StoreBusy(f"the database stayed locked for {WRITE_WAIT:g}s")
+            time.sleep(RETRY_EVERY)
+
+    def _begin(self) -> bool:
+        try:
             self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
                 raise
-            self._conn.execute("COMMIT")
+            return False
+        return True
 
     def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         with self._lock:
-            return [dict(row) for row in self._conn.execute(sql, params).fetchall()]
+            return [dict(row) for row in self._execute(sql, params).fetchall()]
+
+    def _execute(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise StoreBusy("the database is locked by another process") from None
+            raise
 
     def _one(self, sql: str, params: tuple[Any, ...] = ()) -> dict[str, Any] | None:
         rows = self._all(sql, params)
@@ -278,7 +323,7 @@ class Store:
               ) -> tuple[list[dict[str, Any]], int]:
         clause = f"WHERE {where}" if where else ""
         with self._lock:  # count and page read under one lock: a consistent pair
-            total = self._conn.execute(
+            total = self._execute(
                 f"SELECT COUNT(*) FROM {table} {clause}", params).fetchone()[0]  # noqa: S608
             rows = self._all(
                 f"SELECT {columns} FROM {table} {clause} ORDER BY {order} "  # noqa: S608
