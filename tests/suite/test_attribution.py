@@ -178,3 +178,42 @@ def test_report_schema_refuses_a_pass_with_mismatches() -> None:
     doc = build_verdict(_verdict_results({"WID-01": MISMATCH}), load_catalog("v1")).document
     doc["verdict"], doc["exitCode"] = "pass", 0
     assert schema_violations(doc)
+
+
+def _answer(status: int, path: str, headers: dict | None = None) -> "httpx.Response":
+    import httpx
+
+    request = httpx.Request("GET", f"http://hub.test{path}", headers=headers or {})
+    return httpx.Response(status, request=request, json={})
+
+
+@pytest.mark.parametrize("status, expected, path, headers, asm", [
+    (200, 201, "/api/v2/widgets", {"Authorization": "Bearer k"}, "ASM-06"),
+    (400, 422, "/api/v2/interaction-events", {"Authorization": "Bearer k"}, "ASM-05"),
+    (401, 200, "/api/v2/widgets", {"Authorization": "Bearer k"}, "ASM-01"),
+    (401, 200, "/api/v2/event-types", {}, "ASM-09"),
+    (404, 200, "/api/v2/widgets/abc/versions", {"Authorization": "Bearer k"}, "ASM-08"),
+    (404, 200, "/api/v2/consumer", {"Authorization": "Bearer k"}, "ASM-10"),
+])
+def test_answers_that_differ_only_from_a_guess_are_mismatches(
+        status: int, expected: int, path: str, headers: dict, asm: str) -> None:
+    from ihub_conformance.contract.assumptions import load_assumptions
+    from ihub_conformance.suite.attribution import status_mismatch
+
+    found = status_mismatch(load_assumptions("v1"), _answer(status, path, headers), expected)
+    assert found is not None and found.asm_id == asm
+
+
+@pytest.mark.parametrize("status, expected, path", [
+    (201, 400, "/api/v2/interaction-events"),  # accepted what the source says to reject
+    (404, 200, "/api/v2/widgets"),  # the source names this path
+    (500, 201, "/api/v2/widgets"),
+    (400, 201, "/api/v2/widgets"),  # a valid create refused
+])
+def test_answers_that_break_the_source_are_not_mismatches(
+        status: int, expected: int, path: str) -> None:
+    from ihub_conformance.contract.assumptions import load_assumptions
+    from ihub_conformance.suite.attribution import status_mismatch
+
+    answer = _answer(status, path, {"Authorization": "Bearer k"})
+    assert status_mismatch(load_assumptions("v1"), answer, expected) is None

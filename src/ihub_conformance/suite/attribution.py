@@ -19,8 +19,10 @@ Tests name the register entries they rely on with
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, NoReturn
 
+import httpx
 import pytest
 
 MARKER = "assumption"
@@ -106,3 +108,46 @@ def classify(excinfo: pytest.ExceptionInfo[BaseException] | None) -> tuple[str, 
     if isinstance(exc, Unverifiable):
         return "unverifiable", exc.reason
     return "other", None
+
+
+# -- attributing an unexpected answer ------------------------------------------------------
+
+
+def path_assumption(assumptions: Any, path: str) -> str | None:
+    """The register entry that chose ``path`` (None for a path the source fixes)."""
+    for name, template in (assumptions.values.get("paths") or {}).items():
+        pattern = re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(str(template)))
+        if re.fullmatch(pattern, path) and not assumptions.is_fixed(f"paths.{name}"):
+            return assumptions.asm_id(f"paths.{name}")
+    return None
+
+
+def status_mismatch(assumptions: Any, response: httpx.Response,
+                    expected: int) -> AssumptionMismatch | None:
+    """An answer whose status differs from ``expected`` only where the source is silent.
+
+    The source fixes no status code: a 2xx where another 2xx was expected, a 4xx
+    where another 4xx was expected, a refusal of the key as the register sends it,
+    or no answer at a path the register guessed, contradict a guess, not the
+    source. Anything else (a success where a rejection was due, a refusal of a
+    valid request at a path the source names) is for the caller to fail.
+    """
+    code, request = response.status_code, response.request
+    what = f"{request.method} {request.url.path}"
+    if code // 100 == expected // 100 and code // 100 in (2, 4):
+        asm = "ASM-06" if code < 300 else ("ASM-01" if expected == 401 else "ASM-05")
+        return AssumptionMismatch(asm, expected, code, f"{what}: the source fixes no status")
+    if code in (401, 403) and expected < 300:
+        header = (assumptions.values.get("auth") or {}).get("header")
+        if header and header in request.headers:
+            return AssumptionMismatch("ASM-01", f"{expected} with the key in `{header}`", code,
+                                      f"{what}: the hub refused the key as the register "
+                                      "sends it")
+        return AssumptionMismatch(assumptions.asm_id("auth.public_reads") or "ASM-09",
+                                  f"{expected} without a key", code,
+                                  f"{what}: the register takes this read to be public")
+    asm = path_assumption(assumptions, request.url.path)
+    if code in (404, 405) and expected < 300 and asm:
+        return AssumptionMismatch(asm, f"{expected} at {request.url.path}", code,
+                                  f"{what}: the register guessed this read's path")
+    return None
