@@ -128,3 +128,30 @@ def test_a_source_breaking_hub_is_not_calibrated_into_passing() -> None:
     cal = _calibrate(DialectHub(KEY, **TOKEN_DIALECT))
     fixed = set(load_assumptions("v1").fixed)
     assert not fixed & set(cal.found)
+
+
+def _contradiction(hub: DialectHub):
+    from ihub_conformance.hub.calibration import register_contradiction
+
+    return register_contradiction("http://hub.test", KEY, load_assumptions("v1"),
+                                  transport=httpx.WSGITransport(app=hub))
+
+
+def test_run_and_gate_hint_names_the_contradicted_assumption() -> None:
+    assert _contradiction(DialectHub(KEY)) is None
+    token = _contradiction(DialectHub(KEY, **TOKEN_DIALECT))
+    assert token is not None and token.key_works_elsewhere
+    assert "ASM-01" in token.line and "Token <key>" in token.line
+    assert "ihub-conformance calibrate --target http://hub.test" in token.line
+    array = _contradiction(DialectHub(KEY, shape="array"))
+    assert array is not None and "ASM-03" in array.line and not array.key_works_elsewhere
+    quiet = _contradiction(DialectHub(KEY, rate_headers=()))
+    assert quiet is not None and "ASM-11" in quiet.line
+    assert KEY not in token.line + array.line + quiet.line
+
+
+def test_a_key_refused_everywhere_is_not_taken_elsewhere() -> None:
+    hub = DialectHub("another-key-entirely")
+    found = _contradiction(hub)
+    assert found is not None and not found.key_works_elsewhere
+    assert len(hub.requests) <= 9

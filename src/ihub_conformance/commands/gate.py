@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ihub_conformance.commands._common import add_assumptions, add_contract, add_key_env
@@ -70,6 +71,24 @@ def _cassette_dirs(args: argparse.Namespace) -> list[str]:
     return sorted(found)
 
 
+def _warn_contradiction(args: argparse.Namespace) -> None:
+    """One line (stderr) when a live hub's first answer contradicts the register."""
+    if "://" not in args.target:
+        return
+    from ihub_conformance.contract.assumptions import load_assumptions
+    from ihub_conformance.errors import ConformanceError
+    from ihub_conformance.hub.calibration import register_contradiction
+    from ihub_conformance.hub.target import key_from_env
+
+    try:
+        found = register_contradiction(args.target, key_from_env(args.key_env, required=False),
+                                       load_assumptions(args.contract, args.assumptions))
+    except ConformanceError:
+        return  # the gate's own checks report bad input and unreachable hubs
+    if found is not None:
+        print(f"ihub-conformance: {found.line}", file=sys.stderr)
+
+
 def main(args: argparse.Namespace) -> int:
     if args.state_hub:
         check_url(args.state_hub, "--state-hub")
@@ -82,6 +101,7 @@ def main(args: argparse.Namespace) -> int:
         contract=args.contract, assumptions_file=args.assumptions,
         cassette_dirs=_cassette_dirs(args),
     )
+    _warn_contradiction(args)
     result = run_gate(config)
     try:
         paths = write_reports(result, config.report_dir) if config.report_dir else []

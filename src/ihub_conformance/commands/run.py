@@ -182,6 +182,26 @@ def _scrub_tree(report_dir: Path, keys: list[str]) -> None:
             path.write_bytes(clean)
 
 
+def _preflight(args: argparse.Namespace) -> None:
+    """The bounded preflight, and one line (stderr) when the hub's first answer contradicts
+    the register: a hub that takes the key in another header is tested (its mismatches
+    are reported as such), not refused."""
+    from ihub_conformance.hub.calibration import register_contradiction
+    from ihub_conformance.hub.preflight import KeyRefused
+
+    key, assumptions = key_from_env(args.key_env), load_assumptions(args.contract,
+                                                                     args.assumptions)
+    found = register_contradiction(args.target, key, assumptions)
+    if found is not None:
+        print(f"ihub-conformance: {found.line}", file=sys.stderr)
+    try:
+        preflight(args.target, key, assumptions, key_env=args.key_env)
+    except KeyRefused as exc:
+        if found is None or not found.key_works_elsewhere:
+            raise KeyRefused(f"{exc} (if the hub takes its key another way, run "
+                             "`ihub-conformance calibrate`)") from None
+
+
 def _usage_failure(code: int, tail: list[str]) -> ConformanceError:
     errors = [line.removeprefix("ERROR: ") for line in tail if line.startswith("ERROR")]
     reason = errors[-1] if errors else (tail[-1] if tail else f"pytest exit {code}")
@@ -194,8 +214,7 @@ def main(args: argparse.Namespace) -> int:
     _validate(args)
     if args.target not in (REFERENCE, REPLAY):
         # Before any test: one bounded probe (exit 3 unreachable, 2 not an Inter-Hub / key refused)
-        preflight(args.target, key_from_env(args.key_env),
-                  load_assumptions(args.contract, args.assumptions), key_env=args.key_env)
+        _preflight(args)
     report_dir = Path(args.report_dir)
     try:
         report_dir.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ import base64
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -185,3 +186,78 @@ def write_override(text: str, out: Path, *, key: str | None, contract: str) -> N
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+# -- run/gate: does this hub speak the register's dialect at all? -----------------------
+
+
+def _contradiction(assumptions: Assumptions, answer: Any) -> str | None:
+    """What the first list answer shows against the register, as "ASM-nn: ..."."""
+    values = assumptions.values
+    auth = values["auth"]
+    if answer.status in (401, 403) and auth.get("header"):
+        shown = f"{auth['header']}: {(auth.get('scheme') or '') + ' '}<key>".replace("  ", " ")
+        return f"{assumptions.asm_id('auth.header')}: GET {reads.WIDGETS} with `{shown}` " \
+               f"answered {answer.status}"
+    if not answer.ok():
+        return None
+    pag = values["pagination"]
+    body = answer.body
+    if pag["shape"] == "array" and not isinstance(body, list):
+        return f"{assumptions.asm_id('pagination.shape')}: expected a bare JSON array, " \
+               f"got {type(body).__name__}"
+    if pag["shape"] == "envelope" and not (isinstance(body, dict) and
+                                           isinstance(body.get(pag["data_key"]), list)):
+        keys = sorted(body) if isinstance(body, dict) else type(body).__name__
+        return f"{assumptions.asm_id('pagination.data_key')}: expected the rows under " \
+               f"`{pag['data_key']}`, got {keys}"
+    header = values["rate_limit"].get("limit_header")
+    if header and header not in answer.headers:
+        return f"{assumptions.asm_id('rate_limit.limit_header')}: no `{header}` header " \
+               f"on GET {reads.WIDGETS}"
+    return None
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    """What run/gate tell the user before they test a hub in another dialect."""
+
+    line: str
+    key_works_elsewhere: bool  # the key is refused as the register sends it, taken otherwise
+
+
+def _key_elsewhere(prober: Prober) -> tuple[str, str] | None:
+    for header, scheme in reads.AUTH_CANDIDATES:
+        if (header, scheme) != prober.auth and prober.send(
+                "GET", reads.WIDGETS, auth=(header, scheme)).ok():
+            return header, scheme
+    return None
+
+
+def register_contradiction(base_url: str, key: str | None, assumptions: Assumptions, *,
+                           timeout: float = 5.0, transport: Any = None) -> Contradiction | None:
+    """Whether the hub's first answer contradicts the register (at most 1 + 8 requests:
+    when the key is refused, whether another known header carries it), else None. A hub
+    that cannot be asked is left to the caller's own reachability check."""
+    prober = Prober(base_url, key, budget=1 + len(reads.AUTH_CANDIDATES), timeout=timeout,
+                    transport=transport)
+    auth = assumptions.values["auth"]
+    prober.auth = (auth["header"], auth.get("scheme") or "") if auth.get("header") else None
+    try:
+        answer = prober.send("GET", reads.WIDGETS)
+        found = _contradiction(assumptions, answer)
+        elsewhere = _key_elsewhere(prober) if found and answer.status in (401, 403) \
+            and key else None
+    except (ConformanceError, BudgetExhausted):
+        return None
+    finally:
+        prober.close()
+    if found is None:
+        return None
+    if elsewhere:
+        found += f", but `{elsewhere[0]}: {(elsewhere[1] + ' ') if elsewhere[1] else ''}<key>`" \
+                 " is accepted"
+    return Contradiction(
+        f"this hub contradicts the assumption register ({found}): run `ihub-conformance "
+        f"calibrate --target {redact_url(base_url)} --out hub.yaml` and pass "
+        "--assumptions hub.yaml", key_works_elsewhere=elsewhere is not None)
