@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from ihub_conformance.suite.attribution import (
@@ -180,9 +181,7 @@ def test_report_schema_refuses_a_pass_with_mismatches() -> None:
     assert schema_violations(doc)
 
 
-def _answer(status: int, path: str, headers: dict | None = None) -> "httpx.Response":
-    import httpx
-
+def _answer(status: int, path: str, headers: dict | None = None) -> httpx.Response:
     request = httpx.Request("GET", f"http://hub.test{path}", headers=headers or {})
     return httpx.Response(status, request=request, json={})
 

@@ -234,6 +234,7 @@ class HubSession:
     def expect_page(self, response: httpx.Response, row_kind: str | None) -> list[dict]:
         """A 200 list page: the envelope (integer counts) and every row valid."""
         body = self.expect(response, 200)
+        _integer_counts(body, self.assumptions.values["pagination"], _what(response))
         found = self.violations("page", body)
         # The list envelope is the register's guess (ASM-03), not the source's.
         expect_assumption("ASM-03", not found, expected="the register's list envelope",
@@ -270,6 +271,19 @@ class HubSession:
             expect_assumption("ASM-04", named == field, expected=f"field {field!r}",
                               observed=f"field {named!r}", detail=f"{what} -> {code}")
         return body
+
+
+def _integer_counts(body: Any, pag: Mapping[str, Any], what: str) -> None:
+    """Counts written as strings are gate 1's COUNT(*) decoding bug: a source matter, not
+    a guess, wherever the register says the counts live."""
+    if not isinstance(body, dict):
+        return
+    meta = body.get(pag.get("meta_key")) if pag.get("meta_key") else body
+    for key in ("total_key", "pages_key", "page_key", "size_key"):
+        value = meta.get(pag.get(key)) if isinstance(meta, dict) and pag.get(key) else None
+        if isinstance(value, str):
+            pytest.fail(f"{what}: count `{pag[key]}` is the string {value!r}, not a JSON "
+                        "integer (gate 1: the COUNT(*) decoding fix)", pytrace=False)
 
 
 def _what(response: httpx.Response) -> str:
