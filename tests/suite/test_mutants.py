@@ -382,7 +382,8 @@ def test_hubs_outside_the_fault_catalogue_are_killed_on_target(tmp_path: Path) -
     keys = consumer_keys(load_seed(None), key, unbound)
     faithful = _serve_and_run(_Rewrite(create_app(keys=keys)), tmp_path / "faithful", env)
     assert faithful["tests"], "no test ran"
-    not_passed = [t["nodeid"] for t in faithful["tests"] if t["outcome"] != "passed"]
+    not_passed = [t["nodeid"] for t in faithful["tests"]
+                  if t["outcome"] not in ("passed", "unverifiable")]
     assert not not_passed, f"the suite does not pass the wrapped faithful hub: {not_passed}"
     hooks = _http_mutants(key)
     assert set(hooks) == set(HTTP_MUTANTS)

@@ -192,14 +192,14 @@ def _preflight(args: argparse.Namespace) -> None:
     key, assumptions = key_from_env(args.key_env), load_assumptions(args.contract,
                                                                      args.assumptions)
     found = register_contradiction(args.target, key, assumptions)
-    if found is not None:
-        print(f"ihub-conformance: {found.line}", file=sys.stderr)
     try:
         preflight(args.target, key, assumptions, key_env=args.key_env)
     except KeyRefused as exc:
         if found is None or not found.key_works_elsewhere:
             raise KeyRefused(f"{exc} (if the hub takes its key another way, run "
                              "`ihub-conformance calibrate`)") from None
+    if found is not None:
+        print(f"ihub-conformance: {found.line}", file=sys.stderr)
 
 
 def _usage_failure(code: int, tail: list[str]) -> ConformanceError:

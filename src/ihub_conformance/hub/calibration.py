@@ -199,8 +199,8 @@ def _contradiction(assumptions: Assumptions, answer: Any) -> str | None:
         shown = f"{auth['header']}: {(auth.get('scheme') or '') + ' '}<key>".replace("  ", " ")
         return f"{assumptions.asm_id('auth.header')}: GET {reads.WIDGETS} with `{shown}` " \
                f"answered {answer.status}"
-    if not answer.ok():
-        return None
+    if not answer.ok() or answer.body is None:
+        return None  # not a JSON answer: the preflight's matter, not a dialect's
     pag = values["pagination"]
     body = answer.body
     if pag["shape"] == "array" and not isinstance(body, list):
