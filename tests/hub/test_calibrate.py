@@ -14,7 +14,9 @@ from dialect_hub import HUB_ID, DialectHub
 from ihub_conformance.contract.assumptions import load_assumptions
 from ihub_conformance.hub.calibration import calibrate, render_override, write_override
 from ihub_conformance.hub.probe import Prober
+from ihub_conformance.validation.rules import idempotency_key
 
+RUN_ID = "calibrate-20260101-000000-000001"
 # A canary key with characters every encoding spells differently.
 KEY = 'canary-K3y/+"=\\calib'
 TOKEN_DIALECT = dict(
@@ -33,8 +35,8 @@ def _calibrate(hub: DialectHub, *, writes: bool = True, budget: int = 150):
     prober = Prober("http://hub.test", KEY, budget=budget,
                     transport=httpx.WSGITransport(app=hub))
     try:
-        return calibrate(prober, load_assumptions("v1"), run_id="20260101T000000Z-abcdef",
-                         allow_writes=writes)
+        return calibrate(prober, load_assumptions("v1"), run_id=RUN_ID, allow_writes=writes,
+                         event_key=lambda run, ctx, kind: idempotency_key(run, ctx, kind, ":"))
     finally:
         prober.close()
 
@@ -113,6 +115,8 @@ def test_writes_are_tagged_with_the_run_id_and_listed() -> None:
     assert 0 < len(posts) <= 8
     assert len(cal.written) == len(hub.events) + len(hub.widgets) - 25
     assert all(e["metadata"]["activity_core_run_id"] == cal.run_id for e in hub.events)
+    assert all(e["metadata"]["idempotency_key"].startswith(f"{cal.run_id}:")
+               for e in hub.events)
     assert any(cal.run_id in w["name"] for w in hub.widgets)
 
 

@@ -21,7 +21,9 @@ from ihub_conformance.contract.assumptions import load_assumptions
 from ihub_conformance.errors import EXIT_FINDINGS, EXIT_OK, ConformanceError, InputError
 from ihub_conformance.hub.calibration import calibrate, render_override, write_override
 from ihub_conformance.hub.probe import DEFAULT_BUDGET, DEFAULT_TIMEOUT, Prober
+from ihub_conformance.hub.run_id import new_run_id
 from ihub_conformance.hub.target import key_from_env, parse_target_spec
+from ihub_conformance.validation.rules import idempotency_key
 
 HELP = "Probe a live hub and write the assumption override file that fits it."
 DEFAULT_OUT = "hub-assumptions.yaml"
@@ -62,13 +64,13 @@ def main(args: argparse.Namespace) -> int:
     _check(args)
     key = key_from_env(args.key_env)
     assumptions = load_assumptions(args.contract, None)
-    from ihub_conformance.suite.session import new_run_id
-
-    run_id = new_run_id()
+    separator = str(assumptions.get("idempotency.separator"))
     prober = Prober(args.target, key, budget=args.budget, timeout=args.timeout)
     try:
-        cal = calibrate(prober, assumptions, run_id=run_id, state_hub=args.state_hub,
-                        allow_writes=args.allow_writes)
+        cal = calibrate(prober, assumptions, run_id=new_run_id("calibrate"),
+                        state_hub=args.state_hub, allow_writes=args.allow_writes,
+                        event_key=lambda run, ctx, kind: idempotency_key(run, ctx, kind,
+                                                                         separator))
     finally:
         prober.close()
     out = Path(args.out)

@@ -361,29 +361,6 @@ def probe_state_hub(prober: Prober, cal: Calibration, url: str | None) -> None:
 
 def keep_client_conventions(cal: Calibration, assumptions: Assumptions) -> None:
     """Values no hub answer can show (a convention of the clients that send events)."""
-    separator = assumptions.get("idempotency.separator")
-    if "idempotency.separator" not in cal.found:
-        cal.kept["idempotency.separator"] = (
-            f"{separator!r}: a convention of the clients building idempotency keys; "
-            "the hub does not check it and no listed event showed another")
-
-
-def probe_separator(cal: Calibration, events: list[Any]) -> None:
-    """The idempotency-key separator, when listed events carry the key and its parts."""
-    for event in events:
-        meta = event.get("metadata") if isinstance(event, dict) else None
-        if not isinstance(meta, dict):
-            continue
-        key, run, ctx = (meta.get(k) for k in ("idempotency_key", "activity_core_run_id",
-                                                "context_key"))
-        kind = event.get("eventType")
-        if all(isinstance(v, str) and v for v in (key, run, ctx, kind)):
-            middle = key[len(run):len(key) - len(kind)] if key.startswith(run) and \
-                key.endswith(kind) else ""
-            if middle.count(ctx) == 1 and middle.startswith(middle.split(ctx)[0]):
-                before, after = middle.split(ctx)
-                if before and before == after:
-                    cal.set("idempotency.separator", before,
-                            f"GET {EVENTS}: event {event.get('id')} idempotency_key "
-                            f"joins its parts with {before!r}")
-                    return
+    cal.kept["idempotency.separator"] = (
+        f"{assumptions.get('idempotency.separator')!r}: a convention of the clients "
+        "building idempotency keys (ASM-14); the hub does not check it")

@@ -34,7 +34,8 @@ def _event_body(cal: Calibration, widget_id: str, event_type: str,
         "%Y-%m-%dT%H:%M:%SZ")}
     return {"widgetId": widget_id, "eventType": event_type, "metadata": {
         "activity_core_run_id": run, "context_key": context,
-        "idempotency_key": f"{run}:{context}:{event_type}", "attributes": attributes}}
+        "idempotency_key": cal.event_key(run, context, event_type) if cal.event_key
+        else None, "attributes": attributes}}
 
 
 def create_widget(prober: Prober, cal: Calibration, hub_id: str,

@@ -31,9 +31,11 @@ REJECTION_STATUSES = (400, 401, 403, 409, 413, 415, 422)  # 404/405 may be a rou
 
 
 def calibrate(prober: Prober, assumptions: Assumptions, *, run_id: str,
-              state_hub: str | None = None, allow_writes: bool = False) -> Calibration:
-    """Probe the hub behind ``prober``; everything found, with evidence."""
-    cal = Calibration(target=redact_url(prober.base_url), run_id=run_id)
+              state_hub: str | None = None, allow_writes: bool = False,
+              event_key: Any = None) -> Calibration:
+    """Probe the hub behind ``prober``; everything found, with evidence. ``event_key``
+    builds an event's idempotency key from (run id, context key, event type)."""
+    cal = Calibration(target=redact_url(prober.base_url), run_id=run_id, event_key=event_key)
     try:
         _probe_all(prober, cal, assumptions, state_hub, allow_writes)
     except BudgetExhausted as exc:
@@ -65,8 +67,6 @@ def _probe_all(prober: Prober, cal: Calibration, assumptions: Assumptions,
     lists.probe_pagination(prober, cal, [reads.WIDGETS, reads.EVENTS,
                                          *[p for p in registry_paths if p]])
     reads.record_errors(cal, _rejections(prober))
-    events = prober.send("GET", reads.EVENTS)
-    reads.probe_separator(cal, reads.rows_of(events.body, cal) or [])
     reads.probe_state_hub(prober, cal, state_hub)
     reads.keep_client_conventions(cal, assumptions)
 

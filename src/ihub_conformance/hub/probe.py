@@ -10,6 +10,7 @@ determined and why, and the objects written (``--allow-writes`` only).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -45,6 +46,9 @@ class Calibration:
     kept: dict[str, str] = field(default_factory=dict)
     written: list[dict[str, Any]] = field(default_factory=list)
     requests: int = 0
+    # The one idempotency-key function (validation.rules.idempotency_key), handed in by
+    # the command: hub/ does not import validation/.
+    event_key: Callable[[str, str, str], str] | None = None
 
     def set(self, key: str, value: Any, evidence: str) -> None:
         self.found[key] = Finding(value, evidence)
