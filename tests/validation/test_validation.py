@@ -310,3 +310,16 @@ def test_progress_detail_records_the_inter_hub_sink_state(state: str, valid: boo
     assert (found == []) is valid
     if not valid:
         assert [v.pointer for v in found] == ["/0/detail/inter_hub_sink"]
+
+
+@pytest.mark.requirement("VOC-14")
+def test_an_explicitly_expanded_manifest_may_declare_ops_evidence():
+    """'Do not seed ... unless the manifest is explicitly expanded to include it'."""
+    manifest = _load("manifest", "ops-hub-expanded-with-ops-evidence.json")
+    assert "ops-evidence" in manifest["policyScopes"]
+    assert violations("manifest", manifest) == []
+    # a mapping still may not use it: there the scope is replaced by declared ones (VOC-05)
+    mapping = _load("mapping", "full-ops-hub.json")
+    mapping["mappings"][0]["policyScope"] = "ops-evidence"
+    (violation,) = violations("mapping", mapping)
+    assert "not seeded" in violation.reason

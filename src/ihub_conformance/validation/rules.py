@@ -71,6 +71,8 @@ class Vocabulary:
     # event type -> widget types one of which must exist before it is sent (VOC-11: an
     # ordering precondition, never a restriction of the event to those widget types)
     event_widget_types: dict[str, frozenset[str]] = field(default_factory=dict)
+    # scopes not seeded "unless the manifest is explicitly expanded to include" them (VOC-14)
+    expandable: frozenset[str] = frozenset()
     # the first-slice event types a mapping should cover (ACS-04, ASM-17)
     required_event_types: tuple[str, ...] = ()
     # name -> reason, for names the contract rejects with a specific explanation
@@ -99,6 +101,7 @@ class Vocabulary:
                 event: frozenset(types)
                 for event, types in vocab.get("eventWidgetTypes", {}).items()
             },
+            expandable=frozenset(vocab.get("notSeeded", {}).get("policyScopes", ())),
             required_event_types=tuple(n for n in required if n in vocab.get("eventTypes", ())),
             special={**_other_version_reasons(contract), **_special_reasons(vocab)},
         )
@@ -309,7 +312,8 @@ def _mapping_advisories(doc: Any, vocab: Vocabulary) -> list[Violation]:
 
 def _manifest_checks(doc: Any, vocab: Vocabulary) -> list[Violation]:
     # Shape is the schema's job; for this contract's hub, early-proposal names
-    # are flagged with their replacement. Deferred names are allowed (ASM-17).
+    # are flagged with their replacement. Deferred names are allowed (ASM-17), and so is a
+    # not-seeded scope: declaring it is the explicit expansion VOC-14 allows.
     if not isinstance(doc, dict) or doc.get("hub") != vocab.hub:
         return []
     found: list[Violation] = []
@@ -318,7 +322,8 @@ def _manifest_checks(doc: Any, vocab: Vocabulary) -> list[Violation]:
         if not isinstance(names, list):
             continue
         for index, name in enumerate(names):
-            if isinstance(name, str) and name in vocab.special and name not in vocab.deferred:
+            if isinstance(name, str) and name in vocab.special and name not in vocab.deferred \
+                    and name not in vocab.expandable:
                 found.append(_violation(f"/{key}/{index}", vocab.special[name]))
     return found
 
