@@ -70,6 +70,11 @@ def check_vocabulary_drift(ctx: GateContext) -> CheckOutcome:
                       if names is not None and name not in names]
             for place in places:
                 missing.append({"kind": kind, "name": name, "where": place})
+                if place == "manifest" and kind != "eventTypes":
+                    # a manifest declares "the selected widget types" and "the policy scope"
+                    # (GATE-02); ops-risk only "when needed" (VOC-12): not drift
+                    out.notes.append(f"{kind[:-1]} {name} not selected by the manifest")
+                    continue
                 out.fail(f"{kind[:-1]} {name} missing from the live {place}",
                          f"GET /api/v2/{list_name.replace('_', '-')}" if place == "registry"
                          else "manifest", "present (contract vocabulary)", "absent")
@@ -80,7 +85,8 @@ def check_vocabulary_drift(ctx: GateContext) -> CheckOutcome:
                 note = "deferred" if name in deferred else (
                     "not to be seeded" if name in not_seeded else "not in the contract")
                 extra.append({"kind": kind, "name": name, "where": place, "note": note})
-                if place == "registry" and name in not_seeded:
+                # seeded without the explicit manifest expansion VOC-14 allows
+                if place == "registry" and name in not_seeded and name not in declared:
                     out.fail(f"policy scope {name} is seeded", "registry",
                              "not seeded (use a declared scope)", "present")
     contract_categories = _names(vocab.get("annotationCategories"))
