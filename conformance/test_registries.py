@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ihub_conformance.suite.attribution import unverifiable
+from ihub_conformance.suite.attribution import expect_assumption, unverifiable
 from ihub_conformance.suite.session import NAME_PREFIX, HubSession
 
 requirement = pytest.mark.requirement
@@ -49,16 +49,25 @@ def test_policy_scope_registry_holds_the_live_scopes(registry: dict, vocabulary:
 
 
 @requirement("GATE-02", "EVT-10")
+@pytest.mark.assumption("ASM-16")
 def test_manifest_declares_the_live_vocabulary(hub: HubSession, manifest: dict,
                                                vocabulary: dict, hub_slug: str) -> None:
+    """Gate 2: the first-slice event types, "the selected widget types, the annotation
+    category, and the policy scope" - a selection, so neither every live widget type nor
+    ops-risk ("when needed", VOC-12) nor every scope is required."""
     assert manifest["hub"] == hub_slug
     assert manifest["status"] == "active"
     required = hub.assumptions.get("vocabulary.required_event_types")
-    assert not sorted(set(required) - set(manifest["eventTypes"])), "event types missing"
-    assert not sorted(set(vocabulary["widgetTypes"]) - set(manifest["widgetTypes"]))
-    assert not sorted(set(vocabulary["policyScopes"]) - set(manifest["policyScopes"]))
-    category = hub.assumptions.get("vocabulary.annotation_category")
-    assert category in manifest["annotationCategories"]
+    missing = sorted(set(required) - set(manifest["eventTypes"]))
+    assert not missing, f"first-slice event types not declared: {missing}"
+    assert set(manifest["widgetTypes"]) & set(vocabulary["widgetTypes"]), \
+        "no live widget type selected"
+    assert set(manifest["policyScopes"]) & set(vocabulary["policyScopes"]), \
+        "no live policy scope declared"
+    assert manifest["annotationCategories"], "no annotation category declared"
+    category = hub.assumptions.get("vocabulary.annotation_category")  # a register name
+    expect_assumption("ASM-16", category in manifest["annotationCategories"],
+                      expected=category, observed=manifest["annotationCategories"])
 
 
 @requirement("GATE-02", "VOC-07")
