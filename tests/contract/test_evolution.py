@@ -183,6 +183,29 @@ def removed_operation(d: Path) -> None:
     _yaml(d / "openapi.yaml", lambda doc: doc["paths"]["/api/v2/interaction-events"].pop("get"))
 
 
+def required_answer_header(d: Path) -> None:
+    def edit(doc):
+        answer = doc["paths"]["/api/v2/widgets"]["get"]["responses"]["200"]
+        answer["headers"] = {**answer["headers"],
+                             "X-Request-Id": {"required": True, "schema": {"type": "string"}}}
+    _yaml(d / "openapi.yaml", edit)
+
+
+def optional_answer_header(d: Path) -> None:
+    def edit(doc):
+        answer = doc["paths"]["/api/v2/widgets"]["get"]["responses"]["200"]
+        answer["headers"] = {**answer["headers"], "X-Trace": {"schema": {"type": "string"}}}
+    _yaml(d / "openapi.yaml", edit)
+
+
+def changed_security_scheme(d: Path) -> None:
+    def edit(doc):
+        for scheme in doc["components"]["securitySchemes"].values():
+            scheme.update(type="apiKey", name="X-Api-Key", **{"in": "header"})
+            scheme.pop("scheme", None)
+    _yaml(d / "openapi.yaml", edit)
+
+
 def changed_assumed_value(d: Path) -> None:
     _yaml(d / "assumptions.yaml", lambda doc: doc["values"]["auth"].update(
         header="X-Api-Key"))
@@ -197,6 +220,8 @@ EDITS: list[tuple[Callable[[Path], None], str]] = [
     (lower_context_key_limit, CONSUMER),
     (new_required_query_parameter, CONSUMER),
     (removed_operation, CONSUMER),
+    (changed_security_scheme, CONSUMER),
+    (required_answer_header, PROVIDER),
     (raised_level, PROVIDER),
     (narrowed_event_resource, PROVIDER),
     (changed_assumed_value, PROVIDER),
@@ -205,6 +230,7 @@ EDITS: list[tuple[Callable[[Path], None], str]] = [
     (widened_run_id_pattern, COMPATIBLE),
     (new_optional_metadata_field, COMPATIBLE),
     (lowered_level, COMPATIBLE),
+    (optional_answer_header, COMPATIBLE),
     (description_only, DOCUMENTATION),
     (reworded_catalog_and_register, DOCUMENTATION),
 ]

@@ -132,7 +132,8 @@ def _print(old: ContractTree, new: ContractTree, changes: Sequence[Change],
         print(change.line())
         if index in witnesses:
             print(f"    proof: {witnesses[index].describe()}")
-        elif change.change_class == CONSUMER and change.location:
+        elif change.change_class == CONSUMER and change.location and \
+                change.document.endswith(".json"):
             print("    proof: none found (no edit of a valid corpus document reaches this "
                   "change; the break is shown at schema level only)")
     summary = ", ".join(f"{count} {name}" for name, count in counts.items())

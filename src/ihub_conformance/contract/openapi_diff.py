@@ -207,12 +207,27 @@ def _headers(where: str, old_doc: dict[str, Any], new_doc: dict[str, Any],
             yield OpenApiFinding(at, "header removed", header, None, PROVIDER,
                                  "clients reading it find it missing")
         elif header not in before:
-            yield OpenApiFinding(at, "header added", None, header, PROVIDER,
-                                 "a new required behaviour of the hub")
+            required = bool((_local(new_doc, after[header]) or {}).get("required"))
+            yield OpenApiFinding(at, "required header added" if required else "header added",
+                                 None, header, PROVIDER if required else COMPATIBLE,
+                                 "a new required behaviour of the hub" if required
+                                 else "optional: the hub may send it")
         else:
+            yield from _header_required(at, _local(old_doc, before[header]) or {},
+                                        _local(new_doc, after[header]) or {})
             yield from _schema(f"{at} schema", old_doc, new_doc,
                                (_local(old_doc, before[header]) or {}).get("schema"),
                                (_local(new_doc, after[header]) or {}).get("schema"), RESPONSE)
+
+
+def _header_required(where: str, old: dict[str, Any],
+                     new: dict[str, Any]) -> Iterator[OpenApiFinding]:
+    if bool(old.get("required")) != bool(new.get("required")):
+        now = bool(new.get("required"))
+        yield OpenApiFinding(where, "header now required" if now else "header now optional",
+                             old.get("required", False), new.get("required", False),
+                             PROVIDER, "a hub that omitted it no longer conforms" if now
+                             else "clients relying on it may find it missing")
 
 
 def _schema(where: str, old_doc: dict[str, Any], new_doc: dict[str, Any], before: Any,
