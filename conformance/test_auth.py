@@ -32,22 +32,25 @@ def a_widget_id(hub: HubSession) -> str:
 
 
 def _path(hub: HubSession, name: str, widget_id: str) -> str:
-    return hub.path(name, id=widget_id) if "{id}" in hub.assumptions.values["paths"][name] \
+    hub.require_read(name)
+    return hub.path(name, id=widget_id) if "{id}" in hub.assumptions.get(f"paths.{name}") \
         else hub.path(name)
 
 
 @pytest.mark.parametrize(("rid", "name"), READS)
 def test_reads_refuse_a_missing_key(hub: HubSession, a_widget_id: str, rid: str,
                                     name: str) -> None:
+    hub.require_auth()
     response = hub.get(_path(hub, name, a_widget_id), key=None)
-    hub.expect_rejected(response, statuses=(401,))
+    hub.expect_rejected(response, case="unauthorized")
 
 
 @pytest.mark.parametrize(("rid", "name"), READS)
 def test_reads_refuse_a_wrong_key(hub: HubSession, a_widget_id: str, rid: str,
                                   name: str) -> None:
+    hub.require_auth()
     response = hub.get(_path(hub, name, a_widget_id), key=WRONG_KEY)
-    hub.expect_rejected(response, statuses=(401,))
+    hub.expect_rejected(response, case="unauthorized")
 
 
 @pytest.mark.parametrize(("rid", "name"), READS)
@@ -62,18 +65,19 @@ def test_writes_refuse_a_bad_key_and_store_nothing(hub: HubSession, hub_record: 
                                                    manifest: dict, events_widget: dict,
                                                    declared_event_types: list[str],
                                                    key: str | None) -> None:
+    hub.require_auth()
     label = "no-key" if key is None else "wrong-key"
     name = hub.widget_name(label)
     widget = hub.post(hub.path("widgets"), key=key, json={
         "hubId": hub_record["id"], "name": name, "widgetType": manifest["widgetTypes"][0]})
     hub.note_written("widget", widget, name)
-    hub.expect_rejected(widget, statuses=(401,))
+    hub.expect_rejected(widget, case="unauthorized")
     event_type = declared_event_types[0]
     metadata = hub.event_metadata(label, event_type)
     event = hub.post(hub.path("interaction_events"), key=key, json={
         "widgetId": events_widget["id"], "eventType": event_type, "metadata": metadata})
     hub.note_written("interaction-event", event, event_type)
-    hub.expect_rejected(event, statuses=(401,))
+    hub.expect_rejected(event, case="unauthorized")
     assert name not in {row["name"] for row in hub.rows("widgets")}
     stored = [row for row in hub.rows("interaction_events",
                                       params={"widgetId": events_widget["id"]})
@@ -96,20 +100,20 @@ def _echoes(response: httpx.Response, secrets: list[str]) -> list[str]:
 @requirement("SEC-01", "WID-01", "EVT-01")
 def test_no_answer_echoes_a_key(hub: HubSession, a_widget_id: str, hub_slug: str) -> None:
     secrets = [s for s in (hub.key, hub.unbound_key, WRONG_KEY) if s]
+    asm = hub.assumptions
     calls: list[tuple[str, dict[str, Any]]] = [
         (hub.path("widgets"), {}),
         (hub.path("widgets"), {"key": None}),
         (hub.path("widgets"), {"key": WRONG_KEY}),
-        (hub.path("widget", id=a_widget_id), {}),
         (hub.path("interaction_events"), {"key": WRONG_KEY}),
         (hub.path("interaction_events"), {"params": {"widgetId": "not-a-uuid"}}),
-        (hub.path("consumer"), {}),
-        (hub.path("manifest", slug=hub_slug), {}),
-        (hub.path("event_types"), {}),
-        (hub.path("widget", id="00000000-0000-4000-8000-000000000000"), {}),
         ("/api/v2/ihub-conformance-no-such-route", {}),
     ]
-    if hub.unbound_key:
+    calls += [(hub.path(name, **params), {}) for name, params in (
+        ("widget", {"id": a_widget_id}), ("consumer", {}), ("manifest", {"slug": hub_slug}),
+        ("event_types", {}), ("widget", {"id": "00000000-0000-4000-8000-000000000000"}))
+        if asm.serves(name)]
+    if hub.unbound_key and asm.serves("consumer"):
         calls.append((hub.path("consumer"), {"key": hub.unbound_key}))
     leaks = []
     for path, kwargs in calls:

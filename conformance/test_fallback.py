@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from ihub_conformance.secrets.scan import contains_literal, scan_json
+from ihub_conformance.suite.attribution import unverifiable
 from ihub_conformance.suite.session import HubSession
 
 requirement = pytest.mark.requirement
@@ -24,7 +25,7 @@ def _progress(hub: HubSession, *, kind: str | None = "progress", **params: Any) 
     (the State Hub records other event types too: only probe answers are contract-shaped)."""
     base = hub.assumptions.get("state_hub.url")
     if hub.mode == "live" and not base:
-        pytest.skip("no State Hub URL (set values.state_hub.url in --assumptions)")
+        unverifiable("no State Hub URL (set values.state_hub.url in --assumptions)")
     path = hub.assumptions.get("state_hub.path")
     url = f"{str(base).rstrip('/')}{path}" if base and hub.mode == "live" else path
     body = hub.expect(hub.get(url, params=params, key=None), 200, kind)
@@ -59,7 +60,7 @@ def test_progress_is_newest_first_and_limited(hub: HubSession, event_type: str |
 def test_out_of_range_limit_is_refused(hub: HubSession, limit: str) -> None:
     base = hub.assumptions.get("state_hub.url")
     if hub.mode == "live" and not base:
-        pytest.skip("no State Hub URL (set values.state_hub.url in --assumptions)")
+        unverifiable("no State Hub URL (set values.state_hub.url in --assumptions)")
     path = hub.assumptions.get("state_hub.path")
     url = f"{str(base).rstrip('/')}{path}" if base and hub.mode == "live" else path
     hub.expect_rejected(hub.get(url, params={"limit": limit}, key=None), field="limit")

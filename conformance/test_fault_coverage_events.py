@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from ihub_conformance.suite.attribution import unverifiable
 from ihub_conformance.suite.session import HubSession
 
 requirement = pytest.mark.requirement
@@ -46,7 +47,7 @@ def test_metadata_of_any_shape_is_stored_as_sent(hub: HubSession, hub_record: di
     response = hub.post(hub.path("interaction_events"), json={
         "widgetId": widget["id"], "eventType": event_type, "metadata": metadata})
     hub.note_written("interaction-event", response, event_type)
-    event = hub.expect(response, 201, "event-resource")
+    event = hub.expect_created(response, "create_event", "event-resource")
     assert _canonical(event.get("metadata")) == _canonical(metadata), (
         f"the 201 answer's metadata differs from the metadata sent: {event.get('metadata')!r}")
     stored = [row for row in _events(hub, widget["id"]) if row["id"] == event["id"]]
@@ -66,7 +67,7 @@ def test_json_with_a_charset_parameter_is_accepted(hub: HubSession, hub_record: 
     response = hub.post(hub.path("interaction_events"), content=json.dumps(body).encode(),
                         headers={"Content-Type": "application/json; charset=utf-8"})
     hub.note_written("interaction-event", response, event_type)
-    event = hub.expect(response, 201, "event-resource")
+    event = hub.expect_created(response, "create_event", "event-resource")
     assert event.get("metadata") == body["metadata"]
 
 
@@ -85,7 +86,7 @@ def test_a_json_body_under_another_content_type_is_refused(
     response = hub.post(hub.path("interaction_events"), content=json.dumps(body).encode(),
                         headers=headers)
     hub.note_written("interaction-event", response, event_type)
-    hub.expect_rejected(response, statuses=(415,), field="Content-Type")
+    hub.expect_rejected(response, case="unsupported_media_type", field="Content-Type")
     stored = _events(hub, widget["id"])
     assert not stored, f"refused with {response.status_code} but stored: " \
         f"{sorted(row['id'] for row in stored)}"
@@ -100,6 +101,8 @@ def test_a_body_just_under_the_cap_is_accepted(hub: HubSession, hub_record: dict
     event_type = declared_event_types[0]
     body = {"widgetId": widget["id"], "eventType": event_type,
             "metadata": hub.event_metadata("near-cap", event_type, padding="")}
+    if hub.assumptions.get("limits.max_body_bytes") is None:
+        unverifiable("the register knows no body cap (values.limits.max_body_bytes: null)")
     cap = int(hub.assumptions.get("limits.max_body_bytes"))
     # A fixed padding: the body must not depend on the run id's length (replay matches it).
     body["metadata"]["attributes"]["padding"] = "x" * (cap - 2048)
@@ -108,5 +111,5 @@ def test_a_body_just_under_the_cap_is_accepted(hub: HubSession, hub_record: dict
     response = hub.post(hub.path("interaction_events"), content=raw,
                         headers={"Content-Type": "application/json"})
     hub.note_written("interaction-event", response, event_type)
-    event = hub.expect(response, 201, "event-resource")
+    event = hub.expect_created(response, "create_event", "event-resource")
     assert event.get("metadata") == body["metadata"]

@@ -35,7 +35,7 @@ def _refused_and_absent(hub: HubSession, widget: dict, event_type: str, label: s
     kwargs = {"key": key} if key else {}
     response = hub.post(hub.path("interaction_events"), json=body, **kwargs)
     hub.note_written("interaction-event", response, event_type)
-    hub.expect_rejected(response, field="eventType")
+    hub.expect_rejected(response, field="eventType", case="unknown_reference")
     stored = _stored(hub, widget, event_type, body["metadata"]["context_key"])
     assert not stored, f"{event_type} refused {response.status_code} but stored: {stored}"
 
@@ -43,12 +43,14 @@ def _refused_and_absent(hub: HubSession, widget: dict, event_type: str, label: s
 @requirement("EVT-10")
 def test_bound_consumer_is_bound_to_the_active_manifest(hub: HubSession, hub_slug: str,
                                                        manifest: dict) -> None:
-    consumer = hub.expect(hub.get(hub.path("consumer")), 200, "consumer")
+    consumer = hub.consumer()
     assert consumer.get("manifestId"), "the key's consumer is not bound to a manifest"
     # bound to the *active* manifest, not to some earlier one of the hub
     assert consumer["manifestId"] == manifest.get("id"), \
         f"the consumer is bound to manifest {consumer['manifestId']}, not to the active " \
         f"{hub_slug} manifest {manifest.get('id')}"
+    if not hub.assumptions.serves("hubs") or not hub.assumptions.serves("consumer"):
+        return  # the hub id comes from the override file: nothing to cross-check
     # ...and belongs to the hub whose manifest gates its events: the ops-hub of /hubs.
     hubs = [row for row in hub.rows("hubs") if row.get("slug") == hub_slug]
     assert len(hubs) == 1, f"GET hubs lists {len(hubs)} hubs with slug {hub_slug!r}"
@@ -71,7 +73,7 @@ def test_unbound_consumer_may_post_registered_undeclared_types(
         hub: HubSession, events_widget: dict, undeclared_event_types: list[str]) -> None:
     hub.require_writes()
     key = hub.require_unbound_key()
-    consumer = hub.expect(hub.get(hub.path("consumer"), key=key), 200, "consumer")
+    consumer = hub.consumer(key=key)
     assert consumer.get("manifestId") is None, "IHUB_UNBOUND_KEY's consumer is bound"
     if not undeclared_event_types:
         pytest.skip("this hub registers no event type outside the ops-hub manifest")
@@ -79,7 +81,7 @@ def test_unbound_consumer_may_post_registered_undeclared_types(
     body = _body(hub, events_widget, event_type, f"unbound-{event_type}")
     response = hub.post(hub.path("interaction_events"), json=body, key=key)
     hub.note_written("interaction-event", response, event_type)
-    event = hub.expect(response, 201, "event-resource")
+    event = hub.expect_created(response, "create_event", "event-resource")
     assert event["eventType"] == event_type
 
 

@@ -10,6 +10,8 @@ import sys
 import threading
 from types import FrameType
 
+from ihub_conformance.commands._common import add_assumptions
+from ihub_conformance.contract.assumptions import load_assumptions
 from ihub_conformance.errors import EXIT_OK, ConformanceError
 from ihub_conformance.reference.faults import check_faults
 from ihub_conformance.reference.seed import load_seed
@@ -33,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="allow a non-loopback --host (the hub is a test double)")
     parser.add_argument("--quiet", action="store_true",
                         help="no request log (the log shows method, path, status only)")
+    add_assumptions(parser)
 
 
 def _is_loopback(host: str) -> bool:
@@ -51,12 +54,14 @@ def main(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise ConformanceError(f"--port {args.port} is not a port number")
     load_seed(args.seed)  # a bad seed fails here, before anything binds
+    register = load_assumptions("v1", args.assumptions)  # so is a bad override file
     generated = []
     key = os.environ.get(KEY_ENV) or None
     unbound_key = os.environ.get(UNBOUND_KEY_ENV) or None
     with running_reference_hub(
         key=key, unbound_key=unbound_key, seed=args.seed, db=args.db, faults=faults,
         host=args.host, port=args.port, access_log=None if args.quiet else sys.stderr,
+        assumptions=register,
     ) as hub:
         # Only generated keys are shown, once; a key from the environment never is.
         if key is None:
@@ -64,8 +69,12 @@ def main(args: argparse.Namespace) -> int:
         if unbound_key is None:
             generated.append((UNBOUND_KEY_ENV, "ops-console, unbound", hub.unbound_key))
         print(f"reference Inter-Hub listening on {hub.base_url}", flush=True)
-        print(f"OpenAPI document: {hub.openapi_url}", flush=True)
-        print(f"State Hub fallback: {hub.base_url}/progress/", flush=True)
+        if register.has_endpoint("openapi"):
+            print(f"OpenAPI document: {hub.openapi_url}", flush=True)
+        print(f"State Hub fallback: {hub.base_url}{register.get('state_hub.path')}",
+              flush=True)
+        if register.overridden_from:
+            print(f"dialect: {register.overridden_from}", flush=True)
         for env, who, value in generated:
             print(f"generated {env} ({who}; shown once): {value}", flush=True)
         if faults:

@@ -24,6 +24,11 @@ from ihub_conformance.errors import InputError
 ENV_OVERRIDE = "IHUB_ASSUMPTIONS"
 # Status specs (values.status.*): an int, a list of ints, "2xx"/"4xx", or "any" (no 5xx).
 ANY_STATUS = "any"
+# path name -> the values.endpoints switch saying whether the hub has that read
+ENDPOINT_OF = {"widget": "widget", "widget_versions": "widget_versions", "hubs": "hubs",
+               "event_types": "registries", "widget_types": "registries",
+               "policy_scopes": "registries", "manifest": "manifest", "consumer": "consumer",
+               "openapi": "openapi"}
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,10 @@ class Assumptions:
     def has_endpoint(self, name: str) -> bool:
         """Whether the hub has the optional read ``name`` (values.endpoints)."""
         return bool(self.values["endpoints"].get(name, True))
+
+    def serves(self, path_name: str) -> bool:
+        """Whether the hub answers the path named ``path_name`` at all (ENDPOINT_OF)."""
+        return self.has_endpoint(ENDPOINT_OF.get(path_name, path_name))
 
     def success_ok(self, operation: str, status: int) -> bool:
         """Whether ``status`` is the register's success answer for ``create_widget``/..."""

@@ -13,12 +13,13 @@ from typing import Any
 
 import httpx
 
+from ihub_conformance.contract import dialect
+from ihub_conformance.contract.assumptions import describe_status
 from ihub_conformance.gate import _deps
 from ihub_conformance.gate.context import GateContext
 from ihub_conformance.gate.model import CheckOutcome
 
 _INTEGER = re.compile(r"^\d+$")
-_COUNT_FIELDS = ("page", "pageSize", "totalCount", "totalPages")
 _LISTS = ("widgets", "interaction_events")
 
 
@@ -53,36 +54,36 @@ def _rate_limit_headers(ctx: GateContext, out: CheckOutcome, response: httpx.Res
 
 def _list_page(ctx: GateContext, out: CheckOutcome, name: str) -> None:
     client = ctx.api()
-    path = client.path(name)
-    where = f"GET {path}"
-    response = client.list_page(name, page=1, size=ctx.assumptions.get("pagination.default_size"))
+    where = f"GET {client.path(name)}"
+    response = client.list_page(name, size=ctx.assumptions.get("pagination.default_size"))
     if response.status_code >= 500:
         out.fail("list read answered a server error", where, "200", str(response.status_code))
         return
     if response.status_code != 200:
         out.fail("list read refused", where, "200", str(response.status_code))
         return
-    pag = ctx.assumptions.values["pagination"]
     try:
-        body = response.json()
-    except ValueError:
-        out.fail("list page does not decode", where, "a JSON envelope", "not JSON")
+        view = dialect.read_page(ctx.assumptions, response.json(), response.headers)
+    except ValueError as exc:  # not JSON, or a page of another shape (DialectMismatch)
+        out.fail("list page does not decode (ASM-03; calibrate the register)", where,
+                 "a list page in the register's dialect", str(exc)[:200])
         return
-    rows = body.get(pag["data_key"]) if isinstance(body, dict) else None
-    meta = body.get(pag["meta_key"]) if isinstance(body, dict) else None
-    if not isinstance(rows, list) or not isinstance(meta, dict):
-        out.fail("list page envelope", where,
-                 f'{{"{pag["data_key"]}": [...], "{pag["meta_key"]}": {{...}}}}',
-                 f"keys {sorted(body) if isinstance(body, dict) else type(body).__name__}")
-        return
-    bad = {k: meta.get(k) for k in _COUNT_FIELDS if not _is_int(meta.get(k))}
+    pag = ctx.assumptions.values["pagination"]
+    names = (pag["page_key"] or "page", pag["size_key"] or "page size",
+             pag["total_key"] or pag["total_header"] or "total",
+             pag["pages_key"] or pag["pages_header"] or "pages")
+    counts = {k: v for k, v in zip(names, (view.page, view.size, view.total, view.pages),
+                                   strict=True) if v is not None}
+    bad = {k: v for k, v in counts.items() if not _is_int(v)}
     if bad:
-        out.fail("pagination counts do not decode as integers", where,
-                 f"integers: {', '.join(_COUNT_FIELDS)}",
+        out.fail("pagination counts do not decode as integers", where, "integers",
                  ", ".join(f"{k}={v!r}" for k, v in bad.items()))
-    else:
+    elif counts:
         out.ok("pagination counts are integers", where, "integers",
-               ", ".join(f"{k}={meta[k]}" for k in _COUNT_FIELDS))
+               ", ".join(f"{k}={v}" for k, v in counts.items()))
+    else:
+        out.ok("list page decodes (the dialect reports no counts)", where, "a list page",
+               f"{len(view.rows)} rows")
     _rate_limit_headers(ctx, out, response, where)
 
 
@@ -114,15 +115,16 @@ def create_widget(ctx: GateContext, out: CheckOutcome, purpose: str, *,
     where = f"POST {path}"
     body = probe_widget_body(ctx, purpose)
     response = client.post(path, json=body)
-    if response.status_code == 201:
+    expected = describe_status(ctx.assumptions.get("status.create_widget"))  # ASM-06
+    if ctx.assumptions.success_ok("create_widget", response.status_code):
         try:
             created = response.json()
         except ValueError:
             created = None
         if isinstance(created, dict) and isinstance(created.get("id"), str):
             ctx.writes.widgets.append(created["id"])
-            out.ok(f"widget creation ({purpose})", where, "201 with the widget",
-                   f"201 id {created['id']}")
+            out.ok(f"widget creation ({purpose})", where, f"{expected} with the widget",
+                   f"{response.status_code} id {created['id']}")
             for pointer, reason in _deps.violations("widget-resource", created,
                                                     ctx.config.contract):
                 out.fail(f"created widget ({purpose}) does not decode as a Widget",
@@ -132,9 +134,10 @@ def create_widget(ctx: GateContext, out: CheckOutcome, purpose: str, *,
                 _rate_limit_headers(ctx, out, response, where)
             return created
         out.fail(f"widget creation ({purpose}) answer does not decode", where,
-                 "201 with the widget resource", "201 without a widget id")
+                 f"{expected} with the widget resource",
+                 f"{response.status_code} without a widget id")
         return None
-    out.fail(f"widget creation ({purpose})", where, "201",
+    out.fail(f"widget creation ({purpose})", where, expected,
              f"{response.status_code} {_error_code(response)}".strip())
     return None
 

@@ -171,6 +171,9 @@ def authenticate(ctx: GateContext, out: CheckOutcome) -> None:
         out.fail(f"{ctx.config.key_env} is not set", f"env {ctx.config.key_env}",
                  "set (from a Secret, never the command line)", "unset or empty")
         return
+    if not ctx.assumptions.has_endpoint("consumer"):
+        _authenticate_by_list(ctx, out)
+        return
     path = ctx.api().path("consumer")
     response = ctx.api().get(path)
     if response.status_code != 200:
@@ -200,6 +203,10 @@ def _key_is_needed(ctx: GateContext, out: CheckOutcome, consumer_path: str) -> b
     A hub that answers everyone proves nothing by accepting the key. Probed on the
     consumer read and on the widget list the source calls "authenticated".
     """
+    if not ctx.assumptions.get("auth.header"):
+        out.notes.append("the register says this hub takes no key (auth.header: null): "
+                         "that the key is needed cannot be observed")
+        return True
     expected = ctx.assumptions.values["status"]["rejections"]["unauthorized"]
     refused = True
     for path in (ctx.assumptions.path("widgets"), consumer_path):
@@ -215,6 +222,24 @@ def _key_is_needed(ctx: GateContext, out: CheckOutcome, consumer_path: str) -> b
             out.fail(f"the hub accepts a request with {label}: the key is not needed",
                      f"GET {path}", f"refused ({describe_status(expected)})", str(status))
     return refused
+
+
+def _authenticate_by_list(ctx: GateContext, out: CheckOutcome) -> None:
+    """A hub without consumer introspection (ASM-10): the key reads a list, and the
+    override file's stand_ins.consumer says which manifest it is bound to."""
+    path = ctx.api().path("widgets")
+    response = ctx.api().list_page("widgets", size=1)
+    if response.status_code != 200:
+        out.fail("the key does not authenticate", f"GET {path}", "200",
+                 str(response.status_code))
+        return
+    stand_in = ctx.assumptions.get("stand_ins.consumer") or {}
+    ctx.consumer = {"name": "(stand-in)", "hubId": stand_in.get("hubId")
+                    or ctx.assumptions.get("stand_ins.hub_id"),
+                    "manifestId": stand_in.get("manifestId")}
+    out.ok("the key is accepted", f"GET {path}", "200",
+           "200 (no consumer read; binding from stand_ins.consumer)")
+    ctx.authenticated = _key_is_needed(ctx, out, path)
 
 
 def check_key_custody(ctx: GateContext) -> CheckOutcome:

@@ -108,7 +108,9 @@ def _open(config: GateConfig) -> Iterator[Target]:
     if spec == REPLAY:
         raise ConformanceError("--target replay: the gate needs a hub (reference or a URL)")
     if spec == REFERENCE:
-        with open_target(REFERENCE, key_env=config.key_env) as target:
+        # the embedded hub speaks the dialect of --assumptions, like the gate's client
+        register = load_assumptions(config.contract, config.assumptions_file)
+        with open_target(REFERENCE, key_env=config.key_env, assumptions=register) as target:
             yield target
         return
     # a live target without a key is gate 4's finding, not a usage error

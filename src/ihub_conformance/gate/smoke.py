@@ -101,7 +101,7 @@ def _reject(ctx: GateContext, out: CheckOutcome, widget_id: str, event_type: str
     path = ctx.api().path("interaction_events")
     response = ctx.api().post(path, json=event_body(ctx, widget_id, event_type))
     ctx.writes.rejected.append(event_type)
-    if response.status_code == 201:
+    if 200 <= response.status_code < 300:
         body = response.json()
         if isinstance(body, dict) and isinstance(body.get("id"), str):
             ctx.writes.stored_by_mistake.append(body["id"])

@@ -6,19 +6,20 @@ pagination and paths are read in one place (contracts/v1/assumptions.yaml).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from ihub_conformance.contract.assumptions import Assumptions, load_assumptions
-from ihub_conformance.errors import TargetUnreachable
+from ihub_conformance.contract.dialect import DialectMismatch, PageView, page_query, read_page
+from ihub_conformance.errors import EXIT_FINDINGS, ConformanceError, TargetUnreachable
 
 DEFAULT_TIMEOUT = 10.0
-# Hard bound on pages followed by list_all, so a hub that never ends a list
-# cannot hang a run (200 rows a page -> one million rows).
-MAX_PAGES = 5000
+# The one bound on pages followed (walk_pages), so a hub that never ends a list cannot
+# hang a run (200 rows a page -> 200,000 rows); reaching it is an error, never a silent stop.
+MAX_PAGES = 1000
 
 
 def redact_url(url: str) -> str:
@@ -81,32 +82,74 @@ class InterHubClient:
         return self.assumptions.path(name, **params)
 
     def list_page(
-        self, name: str, *, page: int = 1, size: int | None = None,
+        self, name: str, *, index: int = 0, size: int | None = None,
         params: Mapping[str, Any] | None = None, **path_params: str,
     ) -> httpx.Response:
-        """One page of a paginated list named in ``values.paths``."""
-        pag = self.assumptions.values["pagination"]
-        query = dict(params or {})
-        query[pag["page_param"]] = page
-        query[pag["size_param"]] = size or pag["max_size"]
+        """The ``index``-th page (0-based; the register numbers it) of a list in ``paths``."""
+        query = {**(params or {}), **page_query(self.assumptions, index, size)}
         return self.get(self.path(name, **path_params), params=query)
 
     def list_all(
         self, name: str, *, params: Mapping[str, Any] | None = None, size: int | None = None,
         **path_params: str,
     ) -> Iterator[dict[str, Any]]:
-        """Every row of a paginated list, following pages until an empty or last one.
+        """Every row of a paginated list (walk_pages).
 
-        Raises httpx.HTTPStatusError on a non-2xx page.
+        Raises httpx.HTTPStatusError on a non-2xx page, DialectMismatch on a page of
+        another shape and PageLimitReached past MAX_PAGES.
         """
-        pag = self.assumptions.values["pagination"]
-        for page in range(1, MAX_PAGES + 1):
-            response = self.list_page(name, page=page, size=size, params=params, **path_params)
-            response.raise_for_status()
-            body = response.json()
-            rows = body[pag["data_key"]]
-            yield from rows
-            meta = body.get(pag["meta_key"]) or {}
-            total_pages = meta.get("totalPages")
-            if not rows or (isinstance(total_pages, int) and page >= total_pages):
+        size = size or int(self.assumptions.get("pagination.max_size"))
+        path = self.path(name, **path_params)
+
+        def fetch(query: dict[str, Any]) -> httpx.Response:
+            return self.get(path, params={**(params or {}), **query})
+
+        for response, view in walk_pages(fetch, self.assumptions, size):
+            if view is None:
+                response.raise_for_status()
                 return
+            yield from view.rows
+
+
+class PageLimitReached(ConformanceError):
+    """A list did not end within MAX_PAGES pages (a hub that never ends a list)."""
+
+    exit_code = EXIT_FINDINGS
+
+
+def walk_pages(fetch: Callable[[dict[str, Any]], httpx.Response], asm: Assumptions,
+               size: int | None) -> Iterator[tuple[httpx.Response, PageView | None]]:
+    """The one pagination loop: each answer with its rows read in the register's dialect.
+
+    ``fetch`` sends one request with the page query. A non-2xx answer is yielded with
+    None and ends the walk. The walk ends at an empty page, at the last page the counts
+    name, or (no counts) at a page shorter than ``size``; past MAX_PAGES it raises.
+    """
+    seen = 0
+    for index in range(MAX_PAGES):
+        response = fetch(page_query(asm, index, size))
+        if not 200 <= response.status_code < 300:
+            yield response, None
+            return
+        try:
+            body = response.json()
+        except ValueError:
+            raise DialectMismatch("ASM-03", "a JSON list answer",
+                                  response.headers.get("content-type", "no content type")
+                                  ) from None
+        view = read_page(asm, body, response.headers)
+        yield response, view
+        seen += len(view.rows)
+        if _last_page(view, index, seen, size):
+            return
+    raise PageLimitReached(f"a list did not end within {MAX_PAGES} pages")
+
+
+def _last_page(view: PageView, index: int, seen: int, size: int | None) -> bool:
+    if not view.rows:
+        return True
+    if isinstance(view.pages, int) and not isinstance(view.pages, bool):
+        return index + 1 >= view.pages
+    if isinstance(view.total, int) and not isinstance(view.total, bool):
+        return seen >= view.total
+    return size is not None and len(view.rows) < size

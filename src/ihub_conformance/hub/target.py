@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ihub_conformance.contract.assumptions import Assumptions
 from ihub_conformance.errors import ConformanceError
 from ihub_conformance.hub.client import redact_url
 
@@ -87,8 +88,10 @@ def open_target(
     key_env: str = DEFAULT_KEY_ENV,
     unbound_key_env: str = "IHUB_UNBOUND_KEY",
     faults: frozenset[str] = frozenset(),
+    assumptions: Assumptions | None = None,
 ) -> Iterator[Target]:
-    """Resolve a target; for ``reference`` start the embedded hub for the duration."""
+    """Resolve a target; for ``reference`` start the embedded hub for the duration, in
+    the dialect of ``assumptions`` (the register an override file made)."""
     spec = parse_target_spec(spec)
     if spec == REPLAY:
         yield Target(mode=REPLAY, url=None, key=None)
@@ -97,7 +100,7 @@ def open_target(
         from ihub_conformance.reference.server import running_reference_hub
 
         with running_reference_hub(
-            key=os.environ.get(key_env) or None, faults=faults
+            key=os.environ.get(key_env) or None, faults=faults, assumptions=assumptions
         ) as hub:
             yield Target(mode=REFERENCE, url=hub.base_url, key=hub.key,
                          unbound_key=hub.unbound_key)

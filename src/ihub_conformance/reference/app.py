@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
+import yaml
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -25,7 +26,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ihub_conformance._paths import contracts_dir
+from ihub_conformance.contract import dialect
 from ihub_conformance.contract.assumptions import Assumptions, load_assumptions
+from ihub_conformance.contract.openapi import bundle_openapi
 from ihub_conformance.errors import ConformanceError
 from ihub_conformance.reference import rules
 from ihub_conformance.reference.auth import (
@@ -38,7 +41,6 @@ from ihub_conformance.reference.auth import (
 from ihub_conformance.reference.faults import check_faults
 from ihub_conformance.reference.http import (
     ApiError,
-    error_response,
     json_response,
     media_type,
     parse_json_object,
@@ -68,6 +70,7 @@ class _Hub:
         self.ring = ring
         self.limiter = limiter
         self.faults = faults
+        self.asm = asm
         self.values = asm.values
         self._leak_key = leak_key  # kept only when the progress_leaks_secret fault is on
         self.auth_header = asm.get("auth.header")
@@ -77,19 +80,22 @@ class _Hub:
     # -- plumbing ---------------------------------------------------------------------------
 
     def error(self, exc: ApiError) -> Response:
-        errors = self.values["errors"]
-        return error_response(exc, envelope_key=errors["envelope_key"],
-                              field_key=errors["field_key"],
-                              field_null="error_field_null" in self.faults)
+        status = _dialect_status(self.asm, exc)
+        body = dialect.error_body(self.asm, status, exc.message,
+                                  None if "error_field_null" in self.faults else exc.field)
+        return json_response(body, status, exc.headers)
 
-    def endpoint(self, handler: Handler, *, auth: bool = True, is_list: bool = False
-                 ) -> Callable[[Request], Awaitable[Response]]:
+    def endpoint(self, handler: Handler, *, auth: bool = True, is_list: bool = False,
+                 name: str | None = None) -> Callable[[Request], Awaitable[Response]]:
+        public = name is not None and not self.asm.needs_key(name)
+
         async def run(request: Request) -> Response:
             extra: dict[str, str] = {}
             try:
                 consumer = None
                 if auth:
-                    consumer, extra = self._authenticate(request, is_list=is_list)
+                    consumer, extra = self._authenticate(request, is_list=is_list,
+                                                         public=public)
                 response = await handler(request, consumer)
             except ApiError as exc:
                 exc.headers = {**extra, **exc.headers}
@@ -109,10 +115,15 @@ class _Hub:
 
         return run
 
-    def _authenticate(self, request: Request, *, is_list: bool
+    def _authenticate(self, request: Request, *, is_list: bool, public: bool = False
                       ) -> tuple[Consumer | None, dict[str, str]]:
+        if not self.auth_header:  # a dialect without keys: every caller is the bound one
+            bound = next(iter(self.ring.bound()), None)
+            return bound, self._rate_headers(bound)
         key = parse_auth_header(request.headers.get(self.auth_header), self.auth_scheme)
         consumer = self.ring.lookup(key) if key is not None else None
+        if consumer is None and public and key is None:
+            return None, {}
         if consumer is None and key is not None and "accept_wrong_key" in self.faults:
             consumer = next(iter(self.ring.bound()), None)
         if consumer is None:
@@ -123,27 +134,38 @@ class _Hub:
             if key is not None and "echo_key" in self.faults:
                 message += f": {key}"
             raise ApiError(401, message, self.auth_header, headers=headers)
+        headers = self._rate_headers(consumer)
+        if "echo_key" in self.faults:
+            headers["X-Api-Key"] = key or ""
+        return consumer, headers
+
+    def _rate_headers(self, consumer: Consumer | None) -> dict[str, str]:
+        """Count the request; the dialect's rate-limit headers (a 429 past the limit)."""
+        if consumer is None:
+            return {}
         state = self.limiter.hit(consumer.id)
         headers: dict[str, str] = {}
         if "no_rate_limit_headers" not in self.faults:
             rate = self.values["rate_limit"]
-            headers = {rate["limit_header"]: str(state.limit),
-                       rate["remaining_header"]: str(state.remaining),
-                       rate["reset_header"]: str(state.reset)}
-        if "echo_key" in self.faults:
-            headers["X-Api-Key"] = key or ""
+            for key, value in (("limit_header", state.limit),
+                               ("remaining_header", state.remaining),
+                               ("reset_header", state.reset)):
+                if rate.get(key):
+                    headers[rate[key]] = str(value)
         if not state.allowed:
             raise ApiError(429, "rate limit exceeded", None,
                            headers={**headers, "Retry-After": str(max(1, state.reset))})
-        return consumer, headers
+        return headers
 
     def page(self, request: Request, fetch: Callable[[int, int], tuple[list[Any], int]]
              ) -> Response:
         pag = self.values["pagination"]
+        first = int(pag["first_page"])
         page, size = rules.page_params(
             request.query_params, page_param=pag["page_param"], size_param=pag["size_param"],
-            default_size=int(pag["default_size"]), max_size=int(pag["max_size"]))
-        offset = (page - 1) * size
+            default_size=int(pag["default_size"]), max_size=int(pag["max_size"]),
+            first_page=first)
+        offset = (page - first) * size
         if "pagination_overlap" in self.faults and page > 1:
             offset -= 1
         rows, total = fetch(offset, size)
@@ -153,12 +175,12 @@ class _Hub:
         count: int | str = total
         if "counts_as_strings" in self.faults:
             pages, count = str(pages), str(count)
-        meta = {pag["page_param"]: page, pag["size_param"]: size, pag["total_key"]: count,
-                "totalPages": pages}
-        return json_response({pag["data_key"]: rows, pag["meta_key"]: meta})
+        body, headers = dialect.write_page(self.asm, rows, page=page, size=size, total=count,
+                                           pages=pages)
+        return json_response(body, headers=headers)
 
     async def json_body(self, request: Request) -> dict[str, Any]:
-        if media_type(request) != "application/json":
+        if media_type(request) != "application/json":  # ASM-12's guess; status per dialect
             raise ApiError(415, "request body must be application/json", "Content-Type")
         body = await read_body(request, self.cap)
         try:
@@ -168,8 +190,10 @@ class _Hub:
                 raise ApiError(500, "internal error") from None  # a hub crashing on bad JSON
             raise
 
-    def created(self, resource: dict[str, Any]) -> Response:
-        return json_response(resource, 200 if "created_200" in self.faults else 201)
+    def created(self, operation: str, resource: dict[str, Any]) -> Response:
+        spec = self.values["status"][operation]
+        status = spec if isinstance(spec, int) else 201
+        return json_response(resource, 200 if "created_200" in self.faults else status)
 
     def widget_id_param(self, request: Request) -> str:
         widget_id = request.path_params["id"]
@@ -192,7 +216,7 @@ class _Hub:
         widget = await run_in_threadpool(
             self.store.create_widget, fields,
             with_version="no_widget_version" not in self.faults)
-        return self.created(widget)
+        return self.created("create_widget", widget)
 
     async def get_widget(self, request: Request, consumer: Consumer | None) -> Response:
         if "unknown_widget_200" in self.faults:
@@ -232,7 +256,8 @@ class _Hub:
             if refusal.field == "eventType" and "store_rejected_event" in self.faults:
                 await run_in_threadpool(self.store.create_event, fields)
             raise refusal
-        return self.created(await run_in_threadpool(self.store.create_event, fields))
+        return self.created("create_event",
+                            await run_in_threadpool(self.store.create_event, fields))
 
     # -- registries, hubs, manifest, consumer -----------------------------------------------
 
@@ -262,6 +287,10 @@ class _Hub:
     # -- unauthenticated: OpenAPI document, State Hub progress ------------------------------
 
     async def openapi(self, request: Request, consumer: Consumer | None) -> Response:
+        if self.asm.overridden_from:  # another dialect: the document as this hub speaks it
+            document = bundle_openapi(self.asm.contract, self.asm)
+            return Response(yaml.safe_dump(document, sort_keys=False),
+                            media_type="application/yaml")
         path = openapi_path()
         try:
             content = path.read_bytes()
@@ -288,7 +317,8 @@ class _Hub:
         if self._leak_key is not None:
             for row in rows:
                 row["detail"] = dict(row["detail"], request_headers={
-                    self.auth_header: f"{self.auth_scheme} {self._leak_key}".strip()})
+                    self.auth_header or "Authorization":
+                        f"{self.auth_scheme} {self._leak_key}".strip()})
         return json_response(rows)
 
 
@@ -300,6 +330,48 @@ def _by_method(path: str, **endpoints: Callable[[Request], Awaitable[Response]])
         return await endpoints[method](request)
 
     return Route(path, dispatch, methods=list(endpoints))
+
+
+def _routes(hub: _Hub, asm: Assumptions) -> list[Route]:
+    """The routes of this dialect: a read the register says the hub lacks is not served."""
+    ep, has = hub.endpoint, asm.has_endpoint
+    routes = [
+        _by_method(asm.path("widgets"), GET=ep(hub.list_widgets, is_list=True, name="widgets"),
+                   POST=ep(hub.create_widget)),
+        _by_method(asm.path("interaction_events"),
+                   GET=ep(hub.list_events, is_list=True, name="interaction_events"),
+                   POST=ep(hub.create_event)),
+        Route(asm.get("state_hub.path"), ep(hub.progress, auth=False), methods=["GET"]),
+    ]
+    optional = [
+        ("widget_versions", "widget_versions", hub.list_versions, True),
+        ("widget", "widget", hub.get_widget, False),
+        ("registries", "event_types", hub.registry("event_types"), True),
+        ("registries", "widget_types", hub.registry("widget_types"), True),
+        ("registries", "policy_scopes", hub.registry("policy_scopes"), True),
+        ("hubs", "hubs", hub.list_hubs, True),
+        ("manifest", "manifest", hub.manifest, False),
+        ("consumer", "consumer", hub.consumer, False),
+    ]
+    routes += [Route(asm.get(f"paths.{name}"), ep(handler, is_list=is_list, name=name),
+                     methods=["GET"]) for endpoint, name, handler, is_list in optional
+               if has(endpoint)]
+    if has("openapi"):
+        routes.append(Route(asm.path("openapi"), ep(hub.openapi, auth=False), methods=["GET"]))
+    return routes
+
+
+def _dialect_status(asm: Assumptions, exc: ApiError) -> int:
+    """The status this dialect answers ``exc`` with (a pinned one; else the usual code)."""
+    case = exc.case or _CASES.get(exc.status)
+    spec = asm.values["status"]["rejections"].get(case) if case else None
+    if isinstance(spec, list):
+        return int(spec[0])
+    return spec if isinstance(spec, int) else exc.status
+
+
+_CASES = {400: "validation", 401: "unauthorized", 404: "not_found", 413: "payload_too_large",
+          415: "unsupported_media_type", 422: "unknown_reference"}
 
 
 def _form_body(raw: bytes) -> dict[str, Any]:
@@ -339,27 +411,7 @@ def create_app(
     bound = next((c["name"] for c in data["consumers"] if c["manifest"]), None)
     leak = keys.get(bound) if bound and "progress_leaks_secret" in chosen else None
     hub = _Hub(store, ring, RateLimiter(rate_limit, rate_window), asm, chosen, leak)
-    paths = asm.values["paths"]
-    ep = hub.endpoint
-    routes = [
-        _by_method(paths["widgets"], GET=ep(hub.list_widgets, is_list=True),
-                   POST=ep(hub.create_widget)),
-        Route(paths["widget_versions"], ep(hub.list_versions, is_list=True), methods=["GET"]),
-        Route(paths["widget"], ep(hub.get_widget), methods=["GET"]),
-        _by_method(paths["interaction_events"], GET=ep(hub.list_events, is_list=True),
-                   POST=ep(hub.create_event)),
-        Route(paths["event_types"], ep(hub.registry("event_types"), is_list=True),
-              methods=["GET"]),
-        Route(paths["widget_types"], ep(hub.registry("widget_types"), is_list=True),
-              methods=["GET"]),
-        Route(paths["policy_scopes"], ep(hub.registry("policy_scopes"), is_list=True),
-              methods=["GET"]),
-        Route(paths["hubs"], ep(hub.list_hubs, is_list=True), methods=["GET"]),
-        Route(paths["manifest"], ep(hub.manifest), methods=["GET"]),
-        Route(paths["consumer"], ep(hub.consumer), methods=["GET"]),
-        Route(paths["openapi"], ep(hub.openapi, auth=False), methods=["GET"]),
-        Route(asm.values["state_hub"]["path"], ep(hub.progress, auth=False), methods=["GET"]),
-    ]
+    app_routes = _routes(hub, asm)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -373,7 +425,7 @@ def create_app(
         # Reached only by a bug; keep the envelope and never echo request data.
         return hub.error(ApiError(500, "internal error"))
 
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error,
+    app = Starlette(routes=app_routes, exception_handlers={HTTPException: http_error,
                                                        Exception: server_error})
     app.router.redirect_slashes = False
     app.state.store = store

@@ -1,4 +1,4 @@
-"""HTTP plumbing of the reference hub: the error envelope, JSON responses, body reading."""
+"""HTTP plumbing of the reference hub: refusals, JSON responses, body reading."""
 
 from __future__ import annotations
 
@@ -12,22 +12,6 @@ from starlette.responses import Response
 
 from ihub_conformance.documents import may_repeat_keys
 
-# status -> error code (assumptions ASM-04)
-ERROR_CODES = {
-    400: "validation_failed",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "unknown_reference",
-    429: "rate_limited",
-    500: "internal_error",
-    503: "unavailable",
-}
-
-
 INT_MIN, UINT_MAX = -(2**63), 2**64 - 1  # what orjson reads and writes exactly
 MAX_DEPTH = 64  # nesting levels of a stored JSON field (see check_depth)
 
@@ -36,9 +20,10 @@ class ApiError(Exception):
     """A refusal: rendered as the error envelope with ``status``."""
 
     def __init__(self, status: int, message: str, field: str | None = None, *,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, case: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.case = case  # the register's rejection case (status.rejections), when not implied
         self.message = message
         self.field = field
         self.headers = headers or {}
@@ -48,14 +33,6 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
                   ) -> Response:
     return Response(orjson.dumps(body), status_code=status, headers=headers,
                     media_type="application/json")
-
-
-def error_response(error: ApiError, *, envelope_key: str = "error", field_key: str = "field",
-                   field_null: bool = False) -> Response:
-    body = {envelope_key: {"code": ERROR_CODES.get(error.status, "error"),
-                           "message": error.message,
-                           field_key: None if field_null else error.field}}
-    return json_response(body, error.status, error.headers)
 
 
 def media_type(request: Request) -> str:

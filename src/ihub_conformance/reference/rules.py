@@ -139,23 +139,21 @@ def event_references(fields: Mapping[str, Any], store: Store, manifest_id: str |
 
 
 def page_params(query: Mapping[str, str], *, page_param: str, size_param: str,
-                default_size: int, max_size: int) -> tuple[int, int]:
-    """(page, pageSize) from the query string, 400 naming the parameter when invalid."""
-    page = _positive_int(query, page_param, 1, None)
-    size = _positive_int(query, size_param, default_size, max_size)
+                default_size: int, max_size: int, first_page: int = 1) -> tuple[int, int]:
+    """(page, pageSize) from the query string, refused naming the parameter when invalid."""
+    page = _bounded_int(query, page_param, first_page, first_page, None)
+    size = _bounded_int(query, size_param, default_size, 1, max_size)
     return page, size
 
 
-def _positive_int(query: Mapping[str, str], name: str, default: int, maximum: int | None
-                  ) -> int:
+def _bounded_int(query: Mapping[str, str], name: str, default: int, minimum: int,
+                 maximum: int | None) -> int:
     raw = query.get(name)
     if raw is None:
         return default
+    bound = f"{minimum}..{maximum}" if maximum else f">= {minimum}"
     # Plain decimal digits only; the length bound keeps int() cheap on hostile input.
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 15 or int(raw) < 1:
-        bound = f"1..{maximum}" if maximum else ">= 1"
-        raise ApiError(400, f"{name} must be an integer {bound}", name)
-    value = int(raw)
-    if maximum is not None and value > maximum:
-        raise ApiError(400, f"{name} must be an integer 1..{maximum}", name)
-    return value
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 15 or int(raw) < minimum \
+            or (maximum is not None and int(raw) > maximum):
+        raise ApiError(400, f"{name} must be an integer {bound}", name, case="bad_page")
+    return int(raw)

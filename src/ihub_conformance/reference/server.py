@@ -25,7 +25,7 @@ import httpx
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from ihub_conformance.contract.assumptions import load_assumptions
+from ihub_conformance.contract.assumptions import Assumptions, load_assumptions
 from ihub_conformance.errors import ConformanceError, InputError
 from ihub_conformance.reference.app import DEFAULT_RATE_LIMIT, create_app
 from ihub_conformance.reference.seed import load_seed
@@ -52,15 +52,21 @@ class RunningHub:
     unbound_key: str = field(repr=False)
     db_path: str | None = None
     faults: frozenset[str] = frozenset()
+    assumptions: Assumptions | None = field(default=None, repr=False)
 
     def client(self, *, key: str | None = None, timeout: float = 10.0) -> httpx.Client:
         """An httpx client for this hub with the auth header of the assumption register."""
-        headers = load_assumptions().auth_headers(key or self.key)
+        headers = self.register.auth_headers(key or self.key)
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
 
     @property
     def openapi_url(self) -> str:
-        return self.base_url + load_assumptions().path("openapi")
+        return self.base_url + self.register.path("openapi")
+
+    @property
+    def register(self) -> Assumptions:
+        """The register whose dialect this hub speaks."""
+        return self.assumptions or load_assumptions()
 
 
 def consumer_keys(seed: Mapping[str, Any], key: str, unbound_key: str) -> dict[str, str]:
@@ -168,6 +174,7 @@ def running_reference_hub(
     port: int = 0,
     rate_limit: int = DEFAULT_RATE_LIMIT,
     access_log: TextIO | None = None,
+    assumptions: Assumptions | None = None,
 ) -> Iterator[RunningHub]:
     """Start a seeded reference hub for the duration of the ``with`` block.
 
@@ -180,7 +187,7 @@ def running_reference_hub(
     keys = consumer_keys(load_seed(seed), key, unbound_key)
     try:
         app: Any = create_app(db=db, seed=seed, keys=keys, faults=frozenset(faults),
-                              rate_limit=rate_limit)
+                              rate_limit=rate_limit, assumptions=assumptions)
     except sqlite3.Error as exc:
         raise InputError(str(db), f"cannot open the database: {exc}", field="--db") from None
     store = app.state.store
@@ -207,7 +214,7 @@ def running_reference_hub(
         yield RunningHub(base_url=f"http://{shown_host}:{bound_port}", key=key,
                          unbound_key=unbound_key,
                          db_path=None if db in (None, ":memory:") else str(db),
-                         faults=frozenset(faults))
+                         faults=frozenset(faults), assumptions=assumptions)
     finally:
         server.should_exit = True
         thread.join(STOP_TIMEOUT)

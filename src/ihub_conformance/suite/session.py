@@ -16,9 +16,18 @@ from typing import Any
 import httpx
 import pytest
 
-from ihub_conformance.contract.assumptions import Assumptions
-from ihub_conformance.hub.client import InterHubClient
-from ihub_conformance.suite.attribution import expect_assumption, status_mismatch
+from ihub_conformance.contract.assumptions import Assumptions, describe_status
+from ihub_conformance.contract.dialect import (
+    DialectMismatch,
+    PageView,
+    error_field,
+    error_schema,
+    names_fields,
+    page_query,
+    read_page,
+)
+from ihub_conformance.hub.client import InterHubClient, PageLimitReached, walk_pages
+from ihub_conformance.suite.attribution import expect_assumption, status_mismatch, unverifiable
 from ihub_conformance.suite.recording import RECORDING_CLOCK, REDACTED, REDACTED_UNBOUND
 from ihub_conformance.validation.rules import idempotency_key
 
@@ -26,8 +35,6 @@ NAME_PREFIX = "ihub-conformance"
 # A credential no hub can have issued: used for the wrong-key checks.
 WRONG_KEY = "ihub-conformance-wrong-key-0000000000000000"
 _USE_DEFAULT = object()
-# Bound on the rows read back when proving what a list holds.
-MAX_PAGES = 200
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,17 @@ class HubSession:
         if not self.allow_writes:
             pytest.skip("writes not allowed (read-only run; pass --allow-writes)")
 
+    def require_auth(self) -> None:
+        """Key checks need a hub that takes a key (ASM-01)."""
+        if not self.assumptions.get("auth.header"):
+            unverifiable("the register says the hub takes no key (auth.header: null): "
+                         "how it authenticates cannot be observed")
+
+    def require_read(self, name: str) -> None:
+        """Checks of an optional read (ASM-08/09/10/18) need a hub that has it."""
+        if not self.assumptions.serves(name):
+            unverifiable(f"the hub has no {name} read (values.endpoints)")
+
     def require_unbound_key(self) -> str:
         if not self.unbound_key:
             pytest.skip("no unbound consumer key (set IHUB_UNBOUND_KEY to check this)")
@@ -155,56 +173,86 @@ class HubSession:
 
     def create_widget(self, label: str, hub_id: str, widget_type: str,
                       **fields: Any) -> dict[str, Any]:
-        """Create a widget of this run (named with the run id), note it, expect a 201."""
+        """Create a widget of this run (named with the run id), note it, expect it created."""
         self.require_writes()
         name = self.widget_name(label)
         response = self.post(self.path("widgets"), json={
             "hubId": hub_id, "name": name, "widgetType": widget_type, **fields})
         self.note_written("widget", response, name)
-        return self.expect(response, 201, "widget-resource")
+        return self.expect_created(response, "create_widget", "widget-resource")
+
+    def consumer(self, key: Any = _USE_DEFAULT) -> dict[str, Any]:
+        """The calling consumer (ASM-10), or the override file's stand-in for the bound key."""
+        if self.assumptions.has_endpoint("consumer"):
+            return self.expect(self.get(self.path("consumer"), key=key), 200, "consumer")
+        stand_in = self.assumptions.get("stand_ins.consumer")
+        if key is not _USE_DEFAULT or stand_in is None:
+            unverifiable("the hub has no consumer read and the register gives no "
+                         "stand_ins.consumer for this key")
+        return {"hubId": None, **stand_in}
+
+    def manifest(self, slug: str) -> dict[str, Any]:
+        """The hub's active manifest (ASM-10), or the override file's stand-in."""
+        if self.assumptions.has_endpoint("manifest"):
+            return self.expect(self.get(self.path("manifest", slug=slug)), 200, "manifest")
+        stand_in = self.assumptions.get("stand_ins.manifest")
+        if stand_in is None:
+            unverifiable("the hub has no manifest read and the register gives no "
+                         "stand_ins.manifest")
+        return stand_in
+
+    def read_widget(self, widget_id: str) -> dict[str, Any]:
+        """One widget as stored: its own read (ASM-08) or, without one, found in the list."""
+        if self.assumptions.serves("widget"):
+            return self.expect(self.get(self.path("widget", id=widget_id)), 200,
+                               "widget-resource")
+        rows = [row for row in self.rows("widgets") if row.get("id") == widget_id]
+        if not rows:
+            pytest.fail(f"widget {widget_id} is not in GET {self.path('widgets')}",
+                        pytrace=False)
+        return rows[0]
 
     # -- reading lists ----------------------------------------------------------------
 
-    def page(self, name: str, *, page: int = 1, size: int | None = None,
+    def page(self, name: str, *, index: int = 0, size: int | None = None,
              params: Mapping[str, Any] | None = None, key: Any = _USE_DEFAULT,
              **path_params: str) -> httpx.Response:
-        """One page of a list (``size`` None: the parameter is not sent)."""
-        pag = self.assumptions.values["pagination"]
-        query = {**(params or {}), pag["page_param"]: page}
-        if size is not None:
-            query[pag["size_param"]] = size
+        """The ``index``-th page (0-based; the register numbers it; ``size`` None: not sent)."""
+        query = {**(params or {}), **page_query(self.assumptions, index, size)}
         return self.get(self.path(name, **path_params), params=query, key=key)
 
     def pages(self, name: str, *, params: Mapping[str, Any] | None = None,
               size: int | None = None, key: Any = _USE_DEFAULT,
-              **path_params: str) -> Iterator[httpx.Response]:
-        """Every page of a list until an empty or the last one (bounded)."""
-        pag = self.assumptions.values["pagination"]
-        for page in range(1, MAX_PAGES + 1):
-            query = {**(params or {}), pag["page_param"]: page,
-                     pag["size_param"]: size or pag["max_size"]}
-            response = self.get(self.path(name, **path_params), params=query, key=key)
-            yield response
-            if response.status_code != 200:
-                return
-            body = response.json()
-            rows = body.get(pag["data_key"]) or []
-            total_pages = (body.get(pag["meta_key"]) or {}).get("totalPages")
-            if not rows or (isinstance(total_pages, int) and page >= total_pages):
-                return
+              **path_params: str) -> Iterator[tuple[httpx.Response, PageView | None]]:
+        """Every page of a list (the client's one loop), each read in the register's dialect;
+        a page of another shape is an assumption mismatch, a list without end a failure."""
+        path = self.path(name, **path_params)
+        size = size or int(self.assumptions.get("pagination.max_size"))
+
+        def fetch(query: dict[str, Any]) -> httpx.Response:
+            return self.get(path, params={**(params or {}), **query}, key=key)
+
+        try:
+            yield from walk_pages(fetch, self.assumptions, size)
+        except DialectMismatch as exc:
+            expect_assumption(exc.asm_id, False, expected=exc.expected, observed=exc.observed,
+                              detail=f"GET {path}")
+        except PageLimitReached as exc:
+            pytest.fail(f"GET {path}: {exc}", pytrace=False)
 
     def rows(self, name: str, *, params: Mapping[str, Any] | None = None,
              size: int | None = None, **path_params: str) -> list[dict[str, Any]]:
-        """All rows of a list; a non-200 page fails the test."""
-        data_key = self.assumptions.values["pagination"]["data_key"]
+        """All rows of a list; a non-2xx page fails the test."""
         out: list[dict[str, Any]] = []
-        for response in self.pages(name, params=params, size=size, **path_params):
-            if response.status_code != 200:
+        for response, view in self.pages(name, params=params, size=size, **path_params):
+            if view is None:
+                mismatch = status_mismatch(self.assumptions, response, 200)
+                if mismatch is not None:
+                    raise mismatch
                 pytest.fail(f"GET {response.request.url.path} answered "
-                            f"{response.status_code}: {response.text[:200]}", pytrace=False)
-            out.extend(response.json().get(data_key) or [])
+                            f"{response.status_code}: {_snippet(response)}", pytrace=False)
+            out.extend(view.rows)
         return out
-
 
     # -- checking answers --------------------------------------------------------------
 
@@ -223,67 +271,106 @@ class HubSession:
                 raise mismatch
             pytest.fail(f"{what}: expected {status}, got {response.status_code}: "
                         f"{_snippet(response)}", pytrace=False)
+        return self._valid_body(response, kind)
+
+    def _valid_body(self, response: httpx.Response, kind: str | None) -> Any:
+        what, code = _what(response), response.status_code
         body = _json(response, what)
         if kind is not None:
             found = self.violations(kind, body)
             if found:
-                pytest.fail(f"{what}: the {status} body breaks the {kind} schema: "
+                pytest.fail(f"{what}: the {code} body breaks the {kind} schema: "
                             + "; ".join(found[:5]), pytrace=False)
         return body
 
+    def expect_created(self, response: httpx.Response, operation: str,
+                       kind: str | None = None) -> Any:
+        """A create that must succeed (the source): any non-2xx fails; a 2xx other than
+        the register's success status (ASM-06) is an assumption mismatch."""
+        code = response.status_code
+        if not 200 <= code < 300:
+            pytest.fail(f"{_what(response)}: expected the create to succeed, got {code}: "
+                        f"{_snippet(response)}", pytrace=False)
+        spec = self.assumptions.get(f"status.{operation}")
+        expect_assumption("ASM-06", self.assumptions.success_ok(operation, code),
+                          expected=describe_status(spec), observed=code,
+                          detail=f"{_what(response)} success status")
+        return self._valid_body(response, kind)
+
     def expect_page(self, response: httpx.Response, row_kind: str | None) -> list[dict]:
-        """A 200 list page: the envelope (integer counts) and every row valid."""
-        body = self.expect(response, 200)
-        _integer_counts(body, self.assumptions.values["pagination"], _what(response))
-        found = self.violations("page", body)
-        # The list envelope is the register's guess (ASM-03), not the source's.
-        expect_assumption("ASM-03", not found, expected="the register's list envelope",
-                          observed="; ".join(found[:3]), detail=_what(response))
-        rows = body[self.assumptions.values["pagination"]["data_key"]]
+        """A 200 list page in the register's dialect: integer counts, every row valid."""
+        what = _what(response)
+        if response.status_code != 200:
+            mismatch = status_mismatch(self.assumptions, response, 200)
+            if mismatch is not None:
+                raise mismatch
+            pytest.fail(f"{what}: expected 200, got {response.status_code}: "
+                        f"{_snippet(response)}", pytrace=False)
+        try:
+            view = read_page(self.assumptions, _json(response, what), response.headers)
+        except DialectMismatch as exc:
+            expect_assumption(exc.asm_id, False, expected=exc.expected, observed=exc.observed,
+                              detail=what)
+            raise  # unreachable: expect_assumption raised
+        self.expect_counts(response, view)
         if row_kind is not None:
-            for index, row in enumerate(rows):
+            for index, row in enumerate(view.rows):
                 found = self.violations(row_kind, row)
                 if found:
-                    pytest.fail(f"{_what(response)}: row {index} breaks the {row_kind} schema: "
+                    pytest.fail(f"{what}: row {index} breaks the {row_kind} schema: "
                                 + "; ".join(found[:5]), pytrace=False)
-        return rows
+        return view.rows
 
-    def expect_rejected(self, response: httpx.Response, *, field: str | None = None,
-                        statuses: tuple[int, ...] | None = None) -> dict[str, Any]:
-        """A 4xx with the error envelope (ASM-04), naming ``field`` when given."""
-        what = _what(response)
-        accepted = statuses or ()
-        code = response.status_code
-        if not (400 <= code < 500):
+    def expect_counts(self, response: httpx.Response, view: PageView) -> None:
+        """Counts the dialect names are present (ASM-03) and JSON integers (gate 1)."""
+        pag = self.assumptions.values["pagination"]
+        named = {"total": pag["total_key"] or pag["total_header"],
+                 "pages": pag["pages_key"] or pag["pages_header"],
+                 "page": pag["page_key"], "size": pag["size_key"]}
+        if pag["shape"] == "array":
+            named["page"] = named["size"] = None
+        for attr, name in named.items():
+            value = getattr(view, attr)
+            if not name:
+                continue
+            expect_assumption("ASM-03", value is not None, expected=f"a count under {name!r}",
+                              observed="absent", detail=_what(response))
+            assert isinstance(value, int) and not isinstance(value, bool) and value >= 0, (
+                f"{_what(response)}: the count {name!r} is {value!r}, not a non-negative "
+                "JSON integer (gate 1: the COUNT(*) decoding fix)")
+
+    def expect_rejected(self, response: httpx.Response, *, case: str = "validation",
+                        field: str | None = None) -> Any:
+        """A refusal. That it is a 4xx is the source's; which 4xx (ASM-05 case), the error
+        body's shape and the field it names (ASM-04) are the register's."""
+        what, code = _what(response), response.status_code
+        if not 400 <= code < 500:
             pytest.fail(f"{what}: expected a rejection (4xx), got {code}: {_snippet(response)}",
                         pytrace=False)
-        # The source requires a rejection; which 4xx, and the error body, are guesses.
-        expect_assumption("ASM-05", not accepted or code in accepted, expected=list(accepted),
-                          observed=code, detail=f"{what}: which 4xx rejects")
-        body = _json(response, what)
-        found = self.violations("error", body)
+        spec = self.assumptions.get(f"status.rejections.{case}")
+        expect_assumption(self.assumptions.asm_id(f"status.rejections.{case}") or "ASM-05",
+                          self.assumptions.rejection_ok(case, code),
+                          expected=describe_status(spec), observed=code,
+                          detail=f"{what} status for {case.replace('_', ' ')}")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        found = _schema_errors(error_schema(self.assumptions), body)
         expect_assumption("ASM-04", not found, expected="the register's error body",
-                          observed="; ".join(found[:3]) + f" in {_snippet(response)[:120]}",
-                          detail=f"{what} -> {code}")
-        if field is not None:
-            envelope = self.assumptions.values["errors"]
-            named = (body.get(envelope["envelope_key"]) or {}).get(envelope["field_key"])
-            expect_assumption("ASM-04", named == field, expected=f"field {field!r}",
-                              observed=f"field {named!r}", detail=f"{what} -> {code}")
+                          observed=found[0] if found else None, detail=f"{what} {code} body")
+        if field is not None and names_fields(self.assumptions):
+            named = error_field(self.assumptions, body)
+            expect_assumption("ASM-04", named == field, expected=field, observed=named,
+                              detail=f"{what} {code}: the field the error names")
         return body
 
 
-def _integer_counts(body: Any, pag: Mapping[str, Any], what: str) -> None:
-    """Counts written as strings are gate 1's COUNT(*) decoding bug: a source matter, not
-    a guess, wherever the register says the counts live."""
-    if not isinstance(body, dict):
-        return
-    meta = body.get(pag.get("meta_key")) if pag.get("meta_key") else body
-    for key in ("total_key", "pages_key", "page_key", "size_key"):
-        value = meta.get(pag.get(key)) if isinstance(meta, dict) and pag.get(key) else None
-        if isinstance(value, str):
-            pytest.fail(f"{what}: count `{pag[key]}` is the string {value!r}, not a JSON "
-                        "integer (gate 1: the COUNT(*) decoding fix)", pytrace=False)
+def _schema_errors(schema: dict[str, Any], body: Any) -> list[str]:
+    import jsonschema
+
+    return [f"{'/'.join(map(str, e.absolute_path)) or '/'}: {e.message[:120]}"
+            for e in jsonschema.Draft202012Validator(schema).iter_errors(body)]
 
 
 def _what(response: httpx.Response) -> str:
