@@ -9,9 +9,10 @@ requirements (contracts/v1/requirements.yaml) whose checks should fail.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from ihub_conformance.contract.assumptions import Assumptions
 from ihub_conformance.errors import ConformanceError
 
 
@@ -20,6 +21,8 @@ class Fault:
     name: str
     description: str
     requirement_ids: tuple[str, ...]
+    # Register entries whose guess the fault breaks: a mismatch on one of them is a kill.
+    assumption_ids: tuple[str, ...] = ()
 
 
 FAULTS: dict[str, Fault] = {
@@ -143,6 +146,7 @@ FAULTS: dict[str, Fault] = {
         "no_rate_limit_headers",
         "X-RateLimit-* headers are missing",
         ("GATE-01",),
+        ("ASM-11",),
     ),
     "accept_missing_widget_id": Fault(
         "accept_missing_widget_id",
@@ -199,6 +203,7 @@ FAULTS: dict[str, Fault] = {
         "created_200",
         "POST answers 200 instead of 201",
         ("WID-03", "EVT-05"),
+        ("ASM-06",),
     ),
     "no_body_cap": Fault(
         "no_body_cap",
@@ -209,6 +214,7 @@ FAULTS: dict[str, Fault] = {
         "error_field_null",
         "error bodies never name the offending field",
         ("WID-03", "EVT-05"),
+        ("ASM-04",),
     ),
     "progress_oldest_first": Fault(
         "progress_oldest_first",
@@ -226,6 +232,38 @@ FAULTS: dict[str, Fault] = {
         ("FBK-02",),
     ),
 }
+
+
+def _counts_in_body(asm: Assumptions) -> bool:
+    pag = asm.values["pagination"]
+    return pag["shape"] == "envelope" and any(
+        pag[key] for key in ("page_key", "size_key", "total_key", "pages_key"))
+
+
+# What a fault needs of a dialect to be a fault at all: 200 on create is no fault where the
+# register says 200, dropped rate-limit headers none where it names none, and so on.
+_APPLIES: dict[str, Callable[[Assumptions], bool]] = {
+    "created_200": lambda a: not (a.success_ok("create_widget", 200)
+                                  and a.success_ok("create_event", 200)),
+    "no_rate_limit_headers": lambda a: any(a.values["rate_limit"].values()),
+    "error_field_null": lambda a: a.values["errors"]["shape"] != "string"
+    and bool(a.values["errors"]["field_key"]),
+    "counts_as_strings": _counts_in_body,
+    "skip_auth_on_lists": lambda a: bool(a.get("auth.header")),
+    "accept_wrong_key": lambda a: bool(a.get("auth.header")),
+    "echo_key": lambda a: bool(a.get("auth.header")),
+    "unknown_widget_200": lambda a: a.serves("widget"),
+    "no_widget_version": lambda a: a.serves("widget_versions"),
+    "consumer_wrong_hub": lambda a: a.serves("consumer") and a.serves("hubs"),
+    "no_body_cap": lambda a: a.get("limits.max_body_bytes") is not None,
+    "accept_form_metadata": lambda a: a.get("status.rejections.unsupported_media_type") != "any",
+}
+
+
+def applies_in(name: str, asm: Assumptions) -> bool:
+    """Whether fault ``name`` breaks anything in the dialect of ``asm``."""
+    rule = _APPLIES.get(name)
+    return rule is None or rule(asm)
 
 
 def check_faults(names: Iterable[str]) -> frozenset[str]:

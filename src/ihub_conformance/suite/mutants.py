@@ -84,7 +84,7 @@ def suite_path() -> Path:
 
 
 def pytest_command(suite: Path, results: Path, fault: str | None, *, examples: int,
-                   hand_written_only: bool) -> list[str]:
+                   hand_written_only: bool, assumptions: str | None = None) -> list[str]:
     """The pytest invocation of one variant (its own process, its own reference hub)."""
     command = [
         sys.executable, "-m", "pytest", str(suite), "-q", "-p", "no:cacheprovider",
@@ -96,6 +96,8 @@ def pytest_command(suite: Path, results: Path, fault: str | None, *, examples: i
         command.append(f"--ignore-glob={suite / SCHEMATHESIS_GLOB}")
     if fault is not None:
         command += ["--ihub-reference-fault", fault]
+    if assumptions is not None:  # the hub speaks this dialect and the suite expects it
+        command += ["--ihub-assumptions", str(Path(assumptions).resolve())]
     return command
 
 
@@ -146,7 +148,10 @@ def classify(row: VariantResult, results: dict[str, Any], catalog: Any) -> Varia
             ) or "no test ran"
         return row
     expected = set(row.expected)
+    guesses = set(fault.assumption_ids) if (fault := FAULTS.get(row.name)) else set()
     killers = [t for t in failed if expected & set(t.get("requirements", []))]
+    killers += [t for t in tests if t.get("outcome") == "mismatch"
+                and guesses & {m.get("assumption") for m in t.get("mismatches", [])}]
     row.killing_tests = sorted(t["nodeid"] for t in killers)
     row.killed_by_schemathesis = any(_is_schemathesis(t) for t in row.killing_tests)
     row.killed_by_hand_written = any(not _is_schemathesis(t) for t in row.killing_tests)
@@ -155,7 +160,8 @@ def classify(row: VariantResult, results: dict[str, Any], catalog: Any) -> Varia
 
 
 def run_variant(name: str, *, suite: Path, workdir: Path, examples: int,
-                hand_written_only: bool, timeout: float, catalog: Any) -> VariantResult:
+                hand_written_only: bool, timeout: float, catalog: Any,
+                assumptions: str | None = None) -> VariantResult:
     """Run the suite against the reference hub with fault `name` (or none: FAITHFUL)."""
     fault = FAULTS.get(name)
     row = VariantResult(
@@ -165,7 +171,8 @@ def run_variant(name: str, *, suite: Path, workdir: Path, examples: int,
     )
     results_path = workdir / f"{name}.json"
     command = pytest_command(suite, results_path, None if name == FAITHFUL else name,
-                             examples=examples, hand_written_only=hand_written_only)
+                             examples=examples, hand_written_only=hand_written_only,
+                             assumptions=assumptions)
     started = time.monotonic()
     code, output = _run_process(command, timeout)
     row.seconds = round(time.monotonic() - started, 2)
@@ -181,7 +188,8 @@ def run_variant(name: str, *, suite: Path, workdir: Path, examples: int,
 
 
 def run_all(names: Sequence[str], *, jobs: int, examples: int, hand_written_only: bool,
-            timeout: float, progress: bool = True) -> list[VariantResult]:
+            timeout: float, progress: bool = True,
+            assumptions: str | None = None) -> list[VariantResult]:
     """The faithful hub and every named fault, `jobs` processes at a time."""
     catalog = load_catalog("v1")
     suite = suite_path()
@@ -190,7 +198,7 @@ def run_all(names: Sequence[str], *, jobs: int, examples: int, hand_written_only
         def one(name: str) -> VariantResult:
             row = run_variant(name, suite=suite, workdir=Path(tmp), examples=examples,
                               hand_written_only=hand_written_only, timeout=timeout,
-                              catalog=catalog)
+                              catalog=catalog, assumptions=assumptions)
             if progress:
                 print(f"  {row.name:<32} {row.result:<20} {row.seconds:6.1f}s", flush=True)
             return row
