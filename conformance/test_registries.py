@@ -106,6 +106,7 @@ def test_a_public_registry_read_lists_the_same_vocabulary(hub: HubSession, regis
 
 @requirement("VOC-16")
 def test_the_hub_list_has_an_ops_hub_row(hub: HubSession, hub_slug: str) -> None:
+    hub.require_read("hubs")
     slugs = [row.get("slug") for row in hub.rows("hubs")]
     assert slugs.count(hub_slug) == 1, f"GET hubs lists {slugs.count(hub_slug)} {hub_slug} rows"
 
