@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -26,7 +27,15 @@ def test_reference_hub_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         code = main(["calibrate", "--target", hub.base_url, "--key-env", "CALIB_KEY",
                      "--allow-writes", "--out", str(out)])
         widgets = hub.client().get("/api/v2/widgets?pageSize=200").json()["data"]
-    printed = capsys.readouterr()
+        printed = capsys.readouterr()
+        # The file is what run takes: the hub passes every test the file steers.
+        run_code = main(["run", "--target", hub.base_url, "--key-env", "CALIB_KEY",
+                         "--assumptions", str(out), "--allow-writes", "--report-dir",
+                         str(tmp_path / "run"), "-k", "test_pagination or test_registries"])
+    run = json.loads((tmp_path / "run" / "conformance.json").read_text())
+    counts = run["counts"]
+    assert (counts["failed"], counts["error"], counts["mismatch"]) == (0, 0, 0), run_code
+    assert counts["passed"] > 10 and run["assumptionsFile"]
     assert code == 1  # the default page size and the State Hub stay undetermined
     assert "pagination.default_size" in printed.out and "--state-hub" in printed.out
     loaded = load_assumptions("v1", out)

@@ -216,3 +216,21 @@ def test_answers_that_break_the_source_are_not_mismatches(
 
     answer = _answer(status, path, {"Authorization": "Bearer k"})
     assert status_mismatch(load_assumptions("v1"), answer, expected) is None
+
+
+def test_a_hub_answering_200_on_create_gets_mismatches_not_broken_requirements(
+        tmp_path: Path) -> None:
+    """The reference hub with its created_200 fault honours every source statement but
+    answers create with another 2xx than the register's guess (ASM-06)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "ihub_conformance.cli", "run", "--fault", "created_200",
+         "--report-dir", str(tmp_path), "-k", "test_widgets or test_fault_coverage_widgets"],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr
+    doc = json.loads((tmp_path / "conformance.json").read_text())
+    assert doc["brokenRequirements"] == [] and doc["counts"]["failed"] == 0
+    assert {m["assumption"] for m in doc["assumptionMismatches"]} == {"ASM-06"}
+    assert doc["verdict"] == "assumption_mismatch" and doc["calibrate"]
+    assert "ASSUMPTION MISMATCH" in proc.stdout and "calibrate" in proc.stdout
+    report = (tmp_path / "report.md").read_text()
+    assert "## Assumption mismatches" in report and "## Broken requirements" not in report
