@@ -42,6 +42,7 @@ from ihub_conformance.errors import (
 )
 from ihub_conformance.hub.preflight import preflight
 from ihub_conformance.hub.target import REFERENCE, REPLAY, key_from_env, parse_target_spec
+from ihub_conformance.secrets.scrub import REDACTED, Scrubber
 from ihub_conformance.suite import recording
 from ihub_conformance.suite.children import supervised
 from ihub_conformance.suite.report import build_verdict, schema_violations, write_reports
@@ -145,20 +146,15 @@ def _pytest_command(args: argparse.Namespace, report_dir: Path) -> list[str]:
     return command
 
 
-def _scrub(text: str, keys: list[str]) -> str:
-    for key in sorted(keys, key=len, reverse=True):
-        text = text.replace(key, "<REDACTED>")
-    return text
-
-
 def _run_pytest(command: list[str], env: dict[str, str], keys: list[str]) -> tuple[int, list[str]]:
     """Run the suite, streaming its output with the keys replaced; keep the tail."""
     tail: collections.deque[str] = collections.deque(maxlen=60)
+    scrubber = Scrubber(dict.fromkeys(keys, REDACTED))
     with supervised(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                     text=True, errors="replace") as child:
         assert child.stdout is not None
         for line in child.stdout:
-            clean = _scrub(line, keys)
+            clean = scrubber.text(line)
             tail.append(clean.rstrip("\n"))
             sys.stdout.write(clean)
             sys.stdout.flush()
@@ -168,16 +164,15 @@ def _run_pytest(command: list[str], env: dict[str, str], keys: list[str]) -> tup
 
 def _scrub_tree(report_dir: Path, keys: list[str]) -> None:
     """Replace the keys in every file pytest left in the report directory."""
-    if not keys:
+    scrubber = Scrubber(dict.fromkeys(keys, REDACTED))
+    if not scrubber:
         return
     for path in [report_dir / "junit.xml", *report_dir.glob("allure-results/*"),
                  report_dir / RESULTS_FILE]:
         if not path.is_file():
             continue
         data = path.read_bytes()
-        clean = data
-        for key in sorted(keys, key=len, reverse=True):
-            clean = clean.replace(key.encode(), b"<REDACTED>")
+        clean = scrubber.data(data)
         if clean != data:
             path.write_bytes(clean)
 

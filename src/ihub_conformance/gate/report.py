@@ -15,19 +15,17 @@ from ihub_conformance import __version__
 from ihub_conformance.gate import _deps
 from ihub_conformance.gate.model import FALLBACK
 from ihub_conformance.gate.runner import GateResult
+from ihub_conformance.secrets.scrub import Scrubber
 
 SCHEMA_ID = "https://ihub-conformance.invalid/contracts/reports/gate.schema.json"
 _MARK = {"pass": "PASS", "fail": "FAIL", "blocked": "BLOCKED"}
 
 
 def scrub(text: str, key: str | None) -> str:
-    """Replace every spelling of the key (plain, JSON-escaped) with its redacted preview."""
+    """Every spelling of the key (secrets.scrub) replaced with its redacted preview."""
     if not key:
         return text
-    shown = _deps.redact(key)
-    for spelling in {key, json.dumps(key)[1:-1]}:
-        text = text.replace(spelling, shown)
-    return text
+    return Scrubber({key: _deps.redact(key)}).text(text)
 
 
 def to_json(result: GateResult) -> dict[str, Any]:

@@ -18,18 +18,14 @@ they agree with detect-secrets on a corpus. detect-secrets itself is not called 
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any, NamedTuple
-from urllib.parse import quote, quote_plus
 
 import jsonschema_rs
 import orjson
 
-# The finding kinds are defined with the detectors; they are part of this module's API.
 from ihub_conformance.secrets.detectors import (
     _TOKEN_RUN,
     AWS_KEY_ID,
@@ -57,6 +53,9 @@ from ihub_conformance.secrets.detectors import (
     URL_QUERY_STRING,
     scan_string,
 )
+
+# The finding kinds are defined with the detectors; they are part of this module's API.
+from ihub_conformance.secrets.scrub import spellings
 
 __all__ = [
     "AWS_KEY_ID", "AWS_SECRET", "BASIC_AUTH", "BEARER", "GCP_KEY", "GCP_OAUTH", "GITHUB",
@@ -293,16 +292,11 @@ def _walk_flagged_key(k: str, v: Any, pointer: str, out: list[SecretFinding]) ->
 def contains_literal(haystack: str | bytes, literal: str | bytes) -> bool:
     """Whether `literal` occurs in `haystack` (str or bytes, either way round): canary checks.
 
-    Also looks for the JSON-escaped and URL-encoded spellings, so a canary cannot hide
-    in a report or cassette behind an escape.
+    Looks for every spelling the scrubber replaces (`scrub.spellings`: JSON-escaped,
+    URL-encoded, base64), so a canary cannot hide in a report or cassette behind one.
     """
     if not literal:
         raise ValueError("empty literal")
     lit = literal.decode() if isinstance(literal, bytes) else literal
     text = haystack.decode("utf-8", "replace") if isinstance(haystack, bytes) else haystack
-    if lit in text:
-        return True
-    spellings = {json.dumps(lit)[1:-1], json.dumps(lit, ensure_ascii=True)[1:-1],
-                 quote(lit, safe=""), quote_plus(lit),
-                 base64.b64encode(lit.encode()).decode().rstrip("=")}
-    return any(s and s in text for s in spellings)
+    return any(s in text for s in spellings(lit))

@@ -25,6 +25,7 @@ import pytest
 
 from ihub_conformance.contract.catalog import MARKER
 from ihub_conformance.hub import network
+from ihub_conformance.secrets.scrub import scrub
 from ihub_conformance.suite import attribution
 
 AREA_TITLES = {
@@ -61,10 +62,8 @@ class SuiteState:
     register_ids: frozenset[str] | None = None
 
     def redact(self, text: str) -> str:
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            if len(secret) >= 4:  # shorter "keys" would garble every word
-                text = text.replace(secret, "<REDACTED>")
-        return text
+        """`text` with every spelling of every key replaced (secrets.scrub)."""
+        return scrub(text, self.secrets)
 
 
 STATE = pytest.StashKey[SuiteState]()

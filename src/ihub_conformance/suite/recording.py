@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ihub_conformance._paths import cassettes_dir
 from ihub_conformance.errors import ConformanceError
+from ihub_conformance.secrets.scrub import Scrubber
 
 REDACTED = "<REDACTED>"
 REDACTED_UNBOUND = "<REDACTED-UNBOUND>"
@@ -127,33 +128,24 @@ def read_meta(directory: Path, contract: str) -> CassetteMeta:
 # -- scrubbing ---------------------------------------------------------------------------
 
 
-def _replacements(key: str | None, unbound_key: str | None,
-                  run_id: str | None) -> list[tuple[str, str]]:
-    pairs = [(value, mark) for value, mark in ((key, REDACTED), (unbound_key, REDACTED_UNBOUND),
-                                               (run_id, RECORDING_RUN_ID))
-             if value and value != mark]
-    # Longest first, so a key that contains the other is replaced whole.
-    return sorted(pairs, key=lambda pair: -len(pair[0]))
+def _scrubber(key: str | None, unbound_key: str | None, run_id: str | None) -> Scrubber:
+    """Every spelling (secrets.scrub) of each key, and of the run id, replaced by its mark."""
+    marks = {value: mark for value, mark in ((run_id, RECORDING_RUN_ID),
+                                             (unbound_key, REDACTED_UNBOUND), (key, REDACTED))
+             if value}
+    return Scrubber(marks)
 
 
-def _scrub_text(text: str, pairs: list[tuple[str, str]]) -> str:
-    for secret, mark in pairs:
-        text = text.replace(secret, mark)
-    return text
-
-
-def _scrub_bytes(body: Any, pairs: list[tuple[str, str]]) -> Any:
+def _scrub_body(body: Any, scrubber: Scrubber) -> Any:
     if isinstance(body, bytes):
-        for secret, mark in pairs:
-            body = body.replace(secret.encode(), mark.encode())
-        return body
+        return scrubber.data(body)
     if isinstance(body, str):
-        return _scrub_text(body, pairs)
+        return scrubber.text(body)
     return body
 
 
-def _scrub_url(url: str, pairs: list[tuple[str, str]]) -> str:
-    parts = urlsplit(_scrub_text(url, pairs))
+def _scrub_url(url: str, scrubber: Scrubber) -> str:
+    parts = urlsplit(scrubber.text(url))
     query = [
         (name, REDACTED if _CREDENTIAL_PARAM.search(name) else value)
         for name, value in parse_qsl(parts.query, keep_blank_values=True)
@@ -165,18 +157,18 @@ def _scrub_url(url: str, pairs: list[tuple[str, str]]) -> str:
 def request_scrubber(key: str | None, unbound_key: str | None,
                      run_id: str | None = None) -> Callable[[Any], Any]:
     """A vcrpy before_record_request: the request with every credential replaced."""
-    pairs = _replacements(key, unbound_key, run_id)
+    scrubber = _scrubber(key, unbound_key, run_id)
 
     def scrub(request: Any) -> Any:
-        request.uri = _scrub_url(request.uri, pairs)
+        request.uri = _scrub_url(request.uri, scrubber)
         for name in list(request.headers):
             if name.lower() in _DROPPED_HEADERS:
                 del request.headers[name]
             elif name.lower() == "host":
                 request.headers[name] = urlsplit(PLACEHOLDER_ORIGIN).netloc
             else:
-                request.headers[name] = _scrub_text(str(request.headers[name]), pairs)
-        request.body = _scrub_bytes(request.body, pairs)
+                request.headers[name] = scrubber.text(str(request.headers[name]))
+        request.body = _scrub_body(request.body, scrubber)
         return request
 
     return scrub
@@ -185,7 +177,7 @@ def request_scrubber(key: str | None, unbound_key: str | None,
 def response_scrubber(key: str | None, unbound_key: str | None,
                       run_id: str | None = None) -> Callable[[dict], dict]:
     """A vcrpy before_record_response: headers and body with every credential replaced."""
-    pairs = _replacements(key, unbound_key, run_id)
+    scrubber = _scrubber(key, unbound_key, run_id)
 
     def scrub(response: dict[str, Any]) -> dict[str, Any]:
         headers = response.get("headers") or {}
@@ -195,12 +187,12 @@ def response_scrubber(key: str | None, unbound_key: str | None,
                 continue
             values = headers[name]
             if isinstance(values, list):
-                headers[name] = [_scrub_text(str(v), pairs) for v in values]
+                headers[name] = [scrubber.text(str(v)) for v in values]
             else:
-                headers[name] = _scrub_text(str(values), pairs)
+                headers[name] = scrubber.text(str(values))
         body = response.get("body") or {}
         if "string" in body:
-            body["string"] = _scrub_bytes(body["string"], pairs)
+            body["string"] = _scrub_body(body["string"], scrubber)
             # Replacements change the length; keep the header honest for replay.
             for name in list(headers):
                 if name.lower() == "content-length":
