@@ -121,7 +121,6 @@ class ContractValidator:
         self._advisories = _domain.advisories_for(kind, self._vocab)
         self._unwraps = kind == "mapping"
         self._node_cache: dict[str, dict[str, Any] | None] = {}
-        self._install_fast_paths()
 
     # -- public -----------------------------------------------------------
 
@@ -142,6 +141,11 @@ class ContractValidator:
 
     def violations(self, doc: Any) -> list[Violation]:
         """Every violation, sorted by pointer; empty when the document is valid."""
+        # The yes/no check first: no error objects are built for a valid document.
+        return [] if self.is_valid(doc) else self.violations_of_invalid(doc)
+
+    def violations_of_invalid(self, doc: Any) -> list[Violation]:
+        """`violations` for a document the caller already found invalid (no pre-check)."""
         prefix = ""
         if self._unwraps:
             doc, prefix = unwrap_mapping(doc)
@@ -167,33 +171,6 @@ class ContractValidator:
         found = {v for error in self._compiled.iter_errors(doc) for v in self._convert(error)}
         found.update(self._domain(doc))
         return found
-
-    def _install_fast_paths(self) -> None:
-        # Hot path for streams: plain closures over the compiled validator and
-        # the domain check, shadowing the methods above for non-wrapped kinds.
-        # For callers that already know the document fails (the event stream's slow
-        # path): the full check without the is_valid pre-check.
-        self.violations_of_invalid = self.violations
-        if self._unwraps:
-            return
-        fast, domain, full = self._fast_is_valid, self._domain, self.violations
-
-        def is_valid(doc: Any) -> bool:
-            try:
-                return fast(doc) and not domain(doc)
-            except ValueError:
-                return False
-
-        def violations(doc: Any) -> list[Violation]:
-            try:
-                if fast(doc) and not domain(doc):
-                    return []
-            except ValueError:
-                pass
-            return full(doc)
-
-        self.is_valid = is_valid  # type: ignore[method-assign]
-        self.violations = violations  # type: ignore[method-assign]
 
     # -- schema error -> violation -----------------------------------------
 
