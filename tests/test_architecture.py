@@ -162,6 +162,23 @@ def test_architecture_md_describes_every_subpackage():
         assert f"`{package}/`" in text, f"ARCHITECTURE.md says nothing of {package}/"
 
 
+MAX_FUNCTION_LINES = 60
+
+
+def test_long_functions_say_why() -> None:
+    """A function over ~60 lines carries a `# long: <reason>` comment above its `def`."""
+    bad = []
+    for name, path in MODULES.items():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) \
+                    and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES:
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                if "# long:" not in lines[first - 2]:
+                    bad.append(f"{name}.{node.name}: {node.end_lineno - node.lineno + 1} lines")
+    assert bad == [], "split it, or write the reason as `# long: ...` above the def"
+
+
 def test_tests_mirror_the_packages():
     tests = Path(__file__).resolve().parent
     for package in MAY_IMPORT:

@@ -383,6 +383,7 @@ def _form_body(raw: bytes) -> dict[str, Any]:
     return fields
 
 
+# long: the route table and the app's wiring, read together
 def create_app(
     *,
     db: str | None = None,

@@ -96,6 +96,7 @@ class _Checker:
         return value
 
 
+# long: one validation pass over the seed's sections, in file order
 def _check(data: Any, source: str) -> dict[str, Any]:
     c = _Checker(source)
     if not isinstance(data, dict):

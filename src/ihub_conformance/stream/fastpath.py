@@ -138,8 +138,14 @@ def fast_path(version: str = "v1") -> FastPath:
             return None
         return key
 
+    return _with_guard(version, contract.schemas, key_of)
+
+
+def _with_guard(version: str, schemas: dict[str, Any],
+                key_of: Callable[[bytes], str | None]) -> FastPath:
+    """The tier with its block guard: the string checks plus the forbidden field names."""
     guards = [guard_pattern(version)]
-    guards += [f"(?:{quotes_for_anchors(p)})" for p in _forbidden_names(contract.schemas)]
+    guards += [f"(?:{quotes_for_anchors(p)})" for p in _forbidden_names(schemas)]
     pattern = "|".join(guards)
     guard = jsonschema_rs.validator_for({"not": {"pattern": pattern}},
                                         pattern_options=jsonschema_rs.RegexOptions()).is_valid
