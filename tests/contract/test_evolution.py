@@ -299,6 +299,19 @@ def test_a_rename_without_alias_says_no_alias_bridges_it(tmp_path: Path, unchang
     assert "no alias bridges it" in gone.change
 
 
+def test_a_renamed_property_is_named_as_a_likely_rename(tmp_path: Path, unchanged: Path):
+    def rename(d: Path) -> None:
+        def edit(defs):
+            properties = defs["Mapping"]["properties"]
+            properties["contextRef"] = properties.pop("contextKey")
+        _defs(d, "widget-mapping.schema.json", edit)
+
+    changes = _compare(unchanged, _edited(tmp_path, rename))
+    (gone,) = [c for c in changes if c.old == "contextKey"]
+    assert gone.change_class == CONSUMER
+    assert gone.change == "property removed (renamed to 'contextRef'?)"
+
+
 def test_a_raised_acs_requirement_binds_activity_core(tmp_path: Path, unchanged: Path):
     catalog = yaml.load((V1 / "requirements.yaml").read_text("utf-8"), Loader=_LOADER)  # noqa: S506
     acs = [r["id"] for r in catalog["requirements"] if r["area"] == "ACS"

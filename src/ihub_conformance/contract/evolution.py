@@ -166,6 +166,7 @@ def compare_contracts(old: ContractTree, new: ContractTree) -> list[Change]:
     changes = [change for part, compare in _PARTS.items()
                for change in _guarded(part, compare, old, new)]
     changes = _merge_renames(changes, new.aliases(), _deferred(new))
+    changes = _name_property_renames(changes)
     order = {name: index for index, name in enumerate(CLASSES)}
     return sorted(changes, key=lambda c: (order[c.change_class], c.document, c.location))
 
@@ -526,3 +527,26 @@ _PARTS = {
     REGISTER_FILE: _register_changes,
     "other files": _other_files,
 }
+
+
+def _name_property_renames(changes: list[Change]) -> list[Change]:
+    """A property removed beside one added in the same object reads as a rename; say so."""
+    def parent(change: Change) -> tuple[str, str]:
+        return change.document, change.location.rsplit("/", 1)[0]
+
+    removed: dict[tuple[str, str], list[Change]] = {}
+    added: dict[tuple[str, str], list[Change]] = {}
+    for change in changes:
+        if change.change == "property removed":
+            removed.setdefault(parent(change), []).append(change)
+        elif change.change == "optional field added":
+            added.setdefault(parent(change), []).append(change)
+    hinted: dict[int, Change] = {}
+    for key, gone in removed.items():
+        came = added.get(key, [])
+        if len(gone) == 1 and len(came) == 1:
+            old = gone[0]
+            hinted[id(old)] = Change(old.document, old.location, f"property removed (renamed "
+                                     f"to {came[0].new!r}?)", old.old, came[0].new,
+                                     old.change_class, old.reason, sample=old.sample)
+    return [hinted.get(id(change), change) for change in changes]
