@@ -212,7 +212,7 @@ def _key_is_needed(ctx: GateContext, out: CheckOutcome, consumer_path: str) -> b
     for path in (ctx.assumptions.path("widgets"), consumer_path):
         for label, key in (("no key", None), ("a wrong key", WRONG_KEY)):
             with InterHubClient(ctx.target_url or "", key, ctx.assumptions,
-                                timeout=ctx.api().http.timeout) as other:
+                                timeout=ctx.api().timeout) as other:
                 status = other.get(path).status_code
             if 400 <= status < 500 and status_matches(expected, status):
                 out.ok(f"a request with {label} is refused", f"GET {path}",

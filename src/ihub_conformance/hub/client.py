@@ -63,6 +63,11 @@ class InterHubClient:
     def close(self) -> None:
         self._http.close()
 
+    @property
+    def timeout(self) -> httpx.Timeout:
+        """The per-request timeout (a second client for the same hub reuses it)."""
+        return self._http.timeout
+
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send one request; connection failures become TargetUnreachable."""
         try:
