@@ -159,3 +159,22 @@ def test_a_key_refused_everywhere_is_not_taken_elsewhere() -> None:
     found = _contradiction(hub)
     assert found is not None and not found.key_works_elsewhere
     assert len(hub.requests) <= 9
+
+
+def test_the_deadline_bounds_a_slow_hub() -> None:
+    import time
+
+    hub = DialectHub(KEY, **TOKEN_DIALECT)
+
+    def slow(environ, start_response):
+        time.sleep(0.05)
+        return hub(environ, start_response)
+
+    prober = Prober("http://hub.test", KEY, deadline=0.3, transport=httpx.WSGITransport(app=slow))
+    started = time.monotonic()
+    try:
+        cal = calibrate(prober, load_assumptions("v1"), run_id=RUN_ID)
+    finally:
+        prober.close()
+    assert time.monotonic() - started < 2
+    assert "deadline" in cal.undetermined["(remaining probes)"]

@@ -1,11 +1,12 @@
 """`ihub-conformance calibrate`: learn a live hub's dialect, write the override file.
 
-Probes the hub (read-only unless --allow-writes; bounded by --budget requests and
-a per-request --timeout) and writes FILE: every convention the source leaves
-open that the hub showed, each with its evidence as a comment, in the shape
-`run --assumptions FILE` and `gate --assumptions FILE` accept. What it could not
-determine stays at the register default and is listed (exit 1). The key comes
-from the environment (--key-env) and is never written anywhere.
+Probes the hub (read-only unless --allow-writes; bounded by --budget requests,
+a per-request --timeout and a --deadline for the whole probe) and writes FILE:
+every convention the source leaves open that the hub showed, each with its
+evidence as a comment, in the shape that `run --assumptions FILE` and `gate
+--assumptions FILE` accept. What it could not determine stays at the register
+default and is listed (exit 1). The key comes from the environment (--key-env)
+and is never written anywhere.
 
 Exit codes: 0 everything open determined, 1 some values undetermined (listed),
 2 usage or input error, 3 target unreachable.
@@ -20,7 +21,7 @@ from ihub_conformance.commands._common import add_contract, add_key_env
 from ihub_conformance.contract.assumptions import load_assumptions
 from ihub_conformance.errors import EXIT_FINDINGS, EXIT_OK, ConformanceError, InputError
 from ihub_conformance.hub.calibration import calibrate, render_override, write_override
-from ihub_conformance.hub.probe import DEFAULT_BUDGET, DEFAULT_TIMEOUT, Prober
+from ihub_conformance.hub.probe import DEFAULT_BUDGET, DEFAULT_DEADLINE, DEFAULT_TIMEOUT, Prober
 from ihub_conformance.hub.run_id import new_run_id
 from ihub_conformance.hub.target import key_from_env, parse_target_spec
 from ihub_conformance.validation.rules import idempotency_key
@@ -44,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"most requests to send (default {DEFAULT_BUDGET})")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                         help=f"per-request timeout (default {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--deadline", type=float, default=DEFAULT_DEADLINE, metavar="SECONDS",
+                        help=f"for the whole probe (default {DEFAULT_DEADLINE:g}); what is "
+                        "left is listed as undetermined")
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -55,6 +59,8 @@ def _check(args: argparse.Namespace) -> None:
         raise InputError("--budget", "must be at least 10")
     if not 0 < args.timeout <= 120:
         raise InputError("--timeout", "must be between 0 and 120 seconds")
+    if not 0 < args.deadline <= 3600:
+        raise InputError("--deadline", "must be between 0 and 3600 seconds")
     out = Path(args.out)
     if out.is_dir():
         raise InputError(str(out), "is a directory", field="--out")
@@ -65,7 +71,8 @@ def main(args: argparse.Namespace) -> int:
     key = key_from_env(args.key_env)
     assumptions = load_assumptions(args.contract, None)
     separator = str(assumptions.get("idempotency.separator"))
-    prober = Prober(args.target, key, budget=args.budget, timeout=args.timeout)
+    prober = Prober(args.target, key, budget=args.budget, timeout=args.timeout,
+                    deadline=args.deadline)
     try:
         cal = calibrate(prober, assumptions, run_id=new_run_id("calibrate"),
                         state_hub=args.state_hub, allow_writes=args.allow_writes,

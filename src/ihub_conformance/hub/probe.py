@@ -22,6 +22,7 @@ from ihub_conformance.hub.client import redact_url
 
 DEFAULT_BUDGET = 150
 DEFAULT_TIMEOUT = 5.0
+DEFAULT_DEADLINE = 300.0  # seconds for the whole probe, whatever the hub's pace
 MIN_GAP_SECONDS = 0.02  # at most ~50 requests a second against a live hub
 
 
@@ -92,13 +93,14 @@ class Prober:
     """Sends bounded requests to one hub; the key goes only where ``auth`` says."""
 
     def __init__(self, base_url: str, key: str | None, *, budget: int = DEFAULT_BUDGET,
-                 timeout: float = DEFAULT_TIMEOUT,
+                 timeout: float = DEFAULT_TIMEOUT, deadline: float = DEFAULT_DEADLINE,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self._key = key
         self.auth: tuple[str, str] | None = None  # (header, scheme) once known
         self.budget = budget
         self.sent = 0
+        self._end = time.monotonic() + deadline
         self.history: list[Probe] = []
         self._last = 0.0
         self._http = httpx.Client(timeout=timeout, transport=transport,
@@ -118,6 +120,8 @@ class Prober:
         """One request; ``auth``: "chosen" (the dialect found), None, or (header, scheme)."""
         if self.sent >= self.budget:
             raise BudgetExhausted(f"request budget of {self.budget} spent")
+        if time.monotonic() > self._end:
+            raise BudgetExhausted("the probe's deadline passed")
         self.sent += 1
         gap = MIN_GAP_SECONDS - (time.monotonic() - self._last)
         if gap > 0:
