@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from ihub_conformance.contract.loader import load_contract
 from ihub_conformance.errors import ConformanceError
 from ihub_conformance.validation.engine import Violation, validator_for, violations
+from ihub_conformance.validation.rules import encoded_size, probe_detail_max_bytes
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "corpus"
 
@@ -298,7 +300,7 @@ def test_drift_can_be_represented_by_an_ops_risk_widget():
     [
         ("missing_inter_hub_config", True),
         ("inter_hub_sink_deferred", True),
-        ("submitted", True),
+        ("submitted", False),  # ACS-09: not the source's current state
         ("inter_hub_ok", False),
         ("", False),
     ],
@@ -323,3 +325,33 @@ def test_an_explicitly_expanded_manifest_may_declare_ops_evidence():
     mapping["mappings"][0]["policyScope"] = "ops-evidence"
     (violation,) = violations("mapping", mapping)
     assert "not seeded" in violation.reason
+
+
+@pytest.mark.requirement("ACS-09")
+def test_progress_detail_must_record_the_inter_hub_sink_state():
+    doc = _load("progress", "single-probe.json")
+    del doc[0]["detail"]["inter_hub_sink"]
+    assert [v.pointer for v in violations("progress", doc)] == ["/0/detail/inter_hub_sink"]
+
+
+@pytest.mark.requirement("ACS-06")
+def test_probe_detail_size_is_the_schema_bound():
+    """'compact' is one bound, x-maxBytes of ProbeDetail: the engine and the gate read it."""
+    doc = _load("progress", "single-probe.json")
+    schemas = load_contract("v1").schemas
+    bound, size_of = probe_detail_max_bytes(schemas), encoded_size
+    assert bound == schemas["state-hub-progress"]["$defs"]["ProbeDetail"]["x-maxBytes"] == 2048
+    detail = doc[0]["detail"]
+    detail["summary"] = "s"  # then pad attributes with short safe values up to the bound
+    detail["attributes"] = {}
+    index = 0
+    while size_of(detail) < bound:
+        detail["attributes"][f"k{index}"] = "v"
+        index += 1
+    while size_of(detail) > bound:
+        detail["attributes"].pop(f"k{index - 1}")
+        index -= 1
+    assert violations("progress", doc) == []  # at the bound: compact
+    detail["attributes"]["k-over"] = "xx"
+    (violation,) = violations("progress", doc)
+    assert violation.pointer == "/0/detail" and "not compact" in violation.reason

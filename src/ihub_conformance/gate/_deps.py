@@ -29,6 +29,14 @@ def advisories(kind: str, doc: Any, version: str = "v1") -> list[tuple[str, str]
     return [(v.pointer, v.reason) for v in validator_for(kind, version).advisories(doc)]
 
 
+def probe_detail_bound(version: str = "v1") -> tuple[int | None, Any]:
+    """The schema's one bound on a fallback probe detail, and the size it counts."""
+    from ihub_conformance.contract.loader import load_contract
+    from ihub_conformance.validation.rules import encoded_size, probe_detail_max_bytes
+
+    return probe_detail_max_bytes(load_contract(version).schemas), encoded_size
+
+
 def vocabulary(version: str = "v1") -> dict[str, Any]:
     """The contract's live vocabulary document (vocabulary/ops-hub.json)."""
     from ihub_conformance.contract.loader import load_contract

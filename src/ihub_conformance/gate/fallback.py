@@ -20,7 +20,6 @@ from ihub_conformance.hub.client import redact_url
 EVENT_TYPE = "ops_inventory_probe"
 LIMIT = 20
 DEFERRED = "ops-access-path-checked"  # stays on the fallback path (FBK-04)
-MAX_DETAIL_BYTES = 2048  # "compact": a probe summary, not a captured response
 
 
 def decision(status: str, events: int, gates_pass: bool) -> str:
@@ -90,11 +89,11 @@ def check_fallback(ctx: GateContext) -> CheckOutcome:
 def _check_event(ctx: GateContext, out: CheckOutcome, event: dict[str, Any], where: str) -> None:
     detail = event.get("detail")
     text = json.dumps(detail, sort_keys=True, default=str)
-    size = len(text.encode("utf-8"))
-    bad = False
-    if size > MAX_DETAIL_BYTES:
-        out.fail("detail is not compact", where, f"<= {MAX_DETAIL_BYTES} bytes", f"{size} bytes")
-        bad = True
+    # "compact" is the schema's x-maxBytes: an oversized detail is already a contract
+    # violation above (the engine reads the same bound); here it only names the evidence
+    bound, size_of = _deps.probe_detail_bound(ctx.config.contract)
+    size = size_of(detail)
+    bad = bound is not None and size > bound
     if ctx.key and _deps.contains_literal(text, ctx.key):
         out.fail(f"detail holds the {ctx.config.key_env} value", where, "no secret",
                  _deps.redact(ctx.key))
@@ -106,5 +105,5 @@ def _check_event(ctx: GateContext, out: CheckOutcome, event: dict[str, Any], whe
                  str(finding.preview))
         bad = True
     if not bad:
-        out.ok("compact, secret-free detail", where, f"<= {MAX_DETAIL_BYTES} bytes, no secret",
+        out.ok("compact, secret-free detail", where, f"<= {bound} bytes, no secret",
                f"{size} bytes, run {event.get('activity_core_run_id')}")

@@ -7,6 +7,7 @@ the idempotency key, mapping duplicates and the State Hub list order.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -73,6 +74,8 @@ class Vocabulary:
     event_widget_types: dict[str, frozenset[str]] = field(default_factory=dict)
     # scopes not seeded "unless the manifest is explicitly expanded to include" them (VOC-14)
     expandable: frozenset[str] = frozenset()
+    # "compact" (ACS-06): the bound on a probe detail's encoding, from the schema's x-maxBytes
+    probe_detail_max_bytes: int | None = None
     # the first-slice event types a mapping should cover (ACS-04, ASM-17)
     required_event_types: tuple[str, ...] = ()
     # name -> reason, for names the contract rejects with a specific explanation
@@ -101,6 +104,7 @@ class Vocabulary:
                 event: frozenset(types)
                 for event, types in vocab.get("eventWidgetTypes", {}).items()
             },
+            probe_detail_max_bytes=probe_detail_max_bytes(contract.schemas),
             expandable=frozenset(vocab.get("notSeeded", {}).get("policyScopes", ())),
             required_event_types=tuple(n for n in required if n in vocab.get("eventTypes", ())),
             special={**_other_version_reasons(contract), **_special_reasons(vocab)},
@@ -328,12 +332,25 @@ def _manifest_checks(doc: Any, vocab: Vocabulary) -> list[Violation]:
     return found
 
 
+def probe_detail_max_bytes(schemas: dict[str, Any]) -> int | None:
+    """The one bound on a fallback probe detail (state-hub-progress ProbeDetail x-maxBytes)."""
+    defs = schemas.get("state-hub-progress", {}).get("$defs", {})
+    bound = defs.get("ProbeDetail", {}).get("x-maxBytes")
+    return bound if isinstance(bound, int) and not isinstance(bound, bool) else None
+
+
+def encoded_size(value: Any) -> int:
+    """Bytes of the compact JSON encoding (no whitespace, UTF-8) the bound counts."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False,
+                          default=str).encode("utf-8"))
+
+
 def _progress_event_checks(doc: Any, vocab: Vocabulary, where: str = "") -> list[Violation]:
     if not isinstance(doc, dict):
         return []
     detail = doc.get("detail")
     event_type = detail.get("activity_core_event_type") if isinstance(detail, dict) else None
-    return _key_mismatch(
+    found = _key_mismatch(
         f"{where}/idempotency_key",
         doc.get("activity_core_run_id"),
         doc.get("context_key"),
@@ -341,6 +358,11 @@ def _progress_event_checks(doc: Any, vocab: Vocabulary, where: str = "") -> list
         doc.get("idempotency_key"),
         vocab.separator,
     )
+    bound = vocab.probe_detail_max_bytes
+    if isinstance(detail, dict) and bound is not None and encoded_size(detail) > bound:
+        found.append(_violation(f"{where}/detail", f"not compact: {encoded_size(detail)} bytes "
+                                f"of JSON, more than {bound} (x-maxBytes)"))
+    return found
 
 
 def _parse_time(value: Any) -> datetime | None:
