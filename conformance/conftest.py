@@ -110,7 +110,7 @@ def hub(pytestconfig: pytest.Config) -> Iterator[HubSession]:
             # Requests of session-scoped fixtures go to one session cassette; each
             # test's own requests to its per-test cassette (pytest-recording).
             directory = recording.cassette_dir(suite.contract, suite.cassette_dir)
-            vcr = recording.make_vcr(directory)
+            vcr = recording.make_vcr(directory, session.assumptions.get("auth.header"))
             stack.enter_context(vcr.use_cassette(
                 recording.SESSION_CASSETTE, **_vcr_options(suite, session)
             ))

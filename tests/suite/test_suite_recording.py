@@ -113,3 +113,20 @@ def test_recording_with_a_canary_key_leaks_it_nowhere(tmp_path: Path, capsys,
                  "--report-dir", str(tmp_path / "replayed"), "-k", "not schemathesis"])
     replayed = capsys.readouterr()
     assert code == 0, (replayed.out + replayed.err)[-2000:]
+
+
+def test_the_cassette_matcher_compares_the_registers_auth_header():
+    from types import SimpleNamespace
+
+    from ihub_conformance.suite.recording import auth_matcher_for
+
+    def request(**headers: str) -> SimpleNamespace:
+        return SimpleNamespace(headers=headers)
+
+    by_api_key = auth_matcher_for("X-Api-Key")
+    by_api_key(request(**{"X-Api-Key": "REDACTED"}), request(**{"X-Api-Key": "REDACTED"}))
+    with pytest.raises(AssertionError, match="X-Api-Key"):
+        by_api_key(request(**{"X-Api-Key": "REDACTED"}), request())
+    # the default header says nothing in that dialect: a keyless request would match
+    auth_matcher_for("Authorization")(request(**{"X-Api-Key": "REDACTED"}), request())
+    auth_matcher_for(None)(request(**{"X-Api-Key": "a"}), request())  # keyless dialect

@@ -287,9 +287,16 @@ def pytest_collection_modifyitems(
 
 
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
-    from ihub_conformance.suite.recording import auth_matcher
+    from ihub_conformance.contract.assumptions import load_assumptions
+    from ihub_conformance.errors import ConformanceError
+    from ihub_conformance.suite.recording import auth_matcher_for
 
-    vcr.register_matcher("ihub_auth", auth_matcher)
+    suite = state(config)
+    try:  # the register's auth header (ASM-01): the one a recorded key travels in
+        header = load_assumptions(suite.contract, suite.assumptions_file).get("auth.header")
+    except ConformanceError:
+        header = "Authorization"  # the bad file is reported where the session opens
+    vcr.register_matcher("ihub_auth", auth_matcher_for(header))
 
 
 # -- outcomes -----------------------------------------------------------------------------

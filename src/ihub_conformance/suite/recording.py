@@ -204,14 +204,19 @@ def response_scrubber(key: str | None, unbound_key: str | None,
     return scrub
 
 
-def auth_matcher(r1: Any, r2: Any) -> None:
-    """vcrpy matcher: both requests carry the same (scrubbed) credential, or none.
+def auth_matcher_for(header: str | None) -> Callable[[Any, Any], None]:
+    """vcrpy matcher: both requests carry the same (scrubbed) credential in the register's
+    auth header (ASM-01), or none. Without it a keyless and a keyed GET of the same URL
+    would be interchangeable. A dialect without a key (header None) matches anything."""
 
-    Without it a keyless and a keyed GET of the same URL would be interchangeable.
-    """
-    assert r1.headers.get("Authorization") == r2.headers.get("Authorization"), (
-        "different Authorization"
-    )
+    def matcher(r1: Any, r2: Any) -> None:
+        if header:
+            assert r1.headers.get(header) == r2.headers.get(header), f"different {header}"
+
+    return matcher
+
+
+auth_matcher = auth_matcher_for("Authorization")  # the default register's header
 
 
 def vcr_options(
@@ -230,12 +235,12 @@ def vcr_options(
     }
 
 
-def make_vcr(directory: Path) -> Any:
+def make_vcr(directory: Path, auth_header: str | None = "Authorization") -> Any:
     """A VCR instance for cassettes under ``directory`` with the project's matchers."""
     import vcr
 
     instance = vcr.VCR(cassette_library_dir=str(directory))
-    instance.register_matcher("ihub_auth", auth_matcher)
+    instance.register_matcher("ihub_auth", auth_matcher_for(auth_header))
     return instance
 
 
