@@ -29,6 +29,7 @@ DEFAULT = {
     "unknown_reference": 422, "media": 415, "max_body": 65536,
     "rate_headers": ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"),
     "openapi": True, "versions": True, "hubs": True, "consumer": True, "rows": 12,
+    "wrong_key": None, "missing_field": None,
 }
 
 
@@ -104,6 +105,9 @@ class DialectHub:
                                   body.get("status", "active"))
             self.widgets.append(widget)
             return status, widget, {}
+        if "widgetId" not in body:
+            return self._error(self.d["missing_field"] or self.d["validation"],
+                               "widgetId required", "widgetId")
         if body.get("eventType") not in MANIFEST["eventTypes"]:
             return self._error(self.d["unknown_reference"], "unknown event type", "eventType")
         event = {"id": str(uuid.uuid4()), **body, "actorType": "api"}
@@ -141,7 +145,10 @@ class DialectHub:
         if path == "/api/v2/openapi.yaml" and self.d["openapi"]:
             return 200, "openapi: 3.1.0\n", {}
         if not public and not self._authorized(headers):
-            return self._error(self.d["unauthorized"], "no valid key")
+            sent = self.d["auth"] and headers.get(self.d["auth"][0].lower())
+            status = self.d["wrong_key"] if sent and self.d["wrong_key"] else \
+                self.d["unauthorized"]
+            return self._error(status, "no valid key")
         found = self._post(path, headers, raw) if method == "POST" else self._get(path, query)
         if found is None:
             return self._error(404, "not found")

@@ -28,7 +28,8 @@ TOKEN_DIALECT = dict(
 ARRAY_DIALECT = dict(
     auth=("X-API-Key", ""), page_param="p", size_param="limit", shape="array",
     total_header="X-Total-Count", errors="message", rate_headers=(), versions=False,
-    hubs=False, consumer=False, unauthorized=403, media="accept")
+    hubs=False, consumer=False, unauthorized=403, media="accept", wrong_key=401,
+    missing_field=422)
 
 
 def _calibrate(hub: DialectHub, *, writes: bool = True, budget: int = 150):
@@ -67,7 +68,8 @@ def test_array_dialect_without_introspection_reads() -> None:
     cal = _calibrate(DialectHub(KEY, **ARRAY_DIALECT))
     found = {key: f.value for key, f in cal.found.items()}
     assert (found["auth.header"], found["auth.scheme"]) == ("X-API-Key", "")
-    assert found["status.rejections.unauthorized"] == 403
+    assert found["status.rejections.unauthorized"] == [401, 403]
+    assert found["status.rejections.validation"] == [400, 422]
     assert found["pagination.shape"] == "array"
     assert found["pagination.total_header"] == "X-Total-Count"
     assert (found["pagination.page_param"], found["pagination.size_param"]) == ("p", "limit")

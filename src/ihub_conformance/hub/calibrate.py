@@ -98,11 +98,22 @@ def probe_auth(prober: Prober, cal: Calibration) -> Probe | None:
                     + (" (scheme named by WWW-Authenticate)" if _challenge(bare) and
                        (header, scheme) == _challenge(bare)[0] else ""))
             prober.auth = (header, scheme)
+            _wrong_key(prober, cal, bare)
             return answer
     for key in ("auth.header", "auth.scheme"):
         cal.unknown(key, f"{WIDGETS} refused the key in every known header "
                     f"({len(candidates)} tried; last {bare.status})")
     return None
+
+
+def _wrong_key(prober: Prober, cal: Calibration, bare: Probe) -> None:
+    """A wrong key in the hub's own header: the same refusal as no key, or both."""
+    header, scheme = prober.auth or ("", "")
+    wrong = prober.send("GET", WIDGETS, auth=None,
+                        headers={header: f"{scheme} ihub-calibrate-wrong-key-0000".strip()})
+    if wrong.rejected() and bare.rejected() and wrong.status != bare.status:
+        cal.set("status.rejections.unauthorized", sorted({bare.status, wrong.status}),
+                f"{bare} without a key; {wrong} with a wrong key")
 
 
 # -- error bodies ------------------------------------------------------------------------

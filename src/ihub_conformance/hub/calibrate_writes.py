@@ -86,12 +86,25 @@ def probe_event_writes(prober: Prober, cal: Calibration, widget_id: str,
         if answer.rejected():
             cal.set(key, answer.status, f"{answer}: {what}")
             seen.append(answer)
+            if key.endswith(".validation"):
+                seen += _missing_field(prober, cal, event_type, answer)
         elif answer.ok() and key.endswith("unsupported_media_type"):
             cal.set(key, "any", f"{answer}: {what} was accepted")
         else:
             cal.unknown(key, f"{answer}: {what} was not refused")
     seen += probe_body_cap(prober, cal, widget_id, event_type)
     return seen
+
+
+def _missing_field(prober: Prober, cal: Calibration, event_type: str,
+                   malformed: Probe) -> list[Probe]:
+    """A well-formed body missing `widgetId`: the same validation status, or both."""
+    answer = prober.send("POST", EVENTS, json={"eventType": event_type})
+    _note(cal, "interaction-event", answer, "calibrate missing widgetId")
+    if answer.rejected() and answer.status != malformed.status:
+        cal.set("status.rejections.validation", sorted({malformed.status, answer.status}),
+                f"{malformed}: malformed JSON; {answer}: `widgetId` missing")
+    return [answer] if answer.rejected() else []
 
 
 def probe_body_cap(prober: Prober, cal: Calibration, widget_id: str,
