@@ -28,6 +28,7 @@ from ihub_conformance.hub.target import open_target
 from ihub_conformance.suite import recording
 from ihub_conformance.suite.attribution import unverifiable
 from ihub_conformance.suite.plugin import requirement_ids, state
+from ihub_conformance.suite.safety import build_policy
 from ihub_conformance.suite.session import (
     HubSession,
     fixed_clock,
@@ -95,6 +96,7 @@ def _open(stack: ExitStack, config: pytest.Config) -> HubSession:
         mode=suite.mode, base_url=url, key=key, unbound_key=unbound, assumptions=assumptions,
         contract=suite.contract, run_id=run_id, allow_writes=suite.allow_writes,
         clock=fixed_clock(suite.mode), display_url=display,
+        policy=build_policy(config, suite.mode, suite.contract),
     )
 
 

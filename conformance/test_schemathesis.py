@@ -6,10 +6,15 @@ no server errors, documented status codes, content types and headers, response
 bodies against the response schemas, negative data rejected, positive data
 accepted, and authentication not ignored.
 
-Bounded and reproducible: a fixed seed, deterministic generation, no example
-database; ``--ihub-schemathesis-examples N`` (default 10) raises the budget per
-operation. Skipped in replay and record mode (generated requests are not
-cassette material). Read-only runs leave the POST operations out.
+Bounded and reproducible: a fixed seed (``--ihub-seed N``, ``run --seed N``),
+deterministic generation, no example database; ``--ihub-schemathesis-examples N``
+(default 10) raises the budget per operation. Every call goes through the run's
+request policy (rate limit, budgets, retries on 429/503, counted in the report).
+Against a live hub no undeclared method is generated (Schemathesis's
+unsupported-method probes send DELETE, PUT and PATCH, which a production hub that
+implements them would act on); the reference hub still gets them. Skipped in
+replay and record mode (generated requests are not cassette material). Read-only
+runs leave the POST operations out.
 """
 
 from __future__ import annotations
@@ -24,9 +29,10 @@ from ihub_conformance.contract.assumptions import Assumptions, load_assumptions
 from ihub_conformance.contract.openapi import bundle_openapi
 from ihub_conformance.suite.attribution import unverifiable
 from ihub_conformance.suite.plugin import active_state
+from ihub_conformance.suite.safety import DEFAULT_SEED
 from ihub_conformance.suite.session import HubSession
 
-SEED = 20260627
+PROGRESS_PATH = "/progress/"
 PROBE = "ops_inventory_probe"
 # Which requirements an operation's checks speak for (failures name these ids), by the
 # register's path names (the dialect decides the paths themselves).
@@ -98,8 +104,9 @@ def _schema() -> schemathesis.schemas.BaseSchema:
     suite = active_state()
     examples = suite.examples if suite else 10
     version = suite.contract if suite else "v1"
+    live = suite is not None and suite.target not in ("reference", "replay")
     config = SchemathesisConfig.from_dict({
-        "seed": SEED,
+        "seed": suite.seed if suite else DEFAULT_SEED,
         "generation": {
             "max-examples": examples, "deterministic": True, "database": "none",
             # The contract does not refuse unknown query parameters (HTTP servers ignore
@@ -108,6 +115,8 @@ def _schema() -> schemathesis.schemas.BaseSchema:
         },
         "checks": _checks(REGISTER),
         "suppress-health-check": ["too_slow", "filter_too_much"],
+        # Live hubs: only the methods the contract declares for each path.
+        **({"phases": {"coverage": {"unexpected-methods": []}}} if live else {}),
     })
     schema = schemathesis.openapi.from_dict(bundle_openapi(version, REGISTER), config=config)
     if suite is not None and not suite.allow_writes:
@@ -119,7 +128,8 @@ schema = _schema()
 
 
 @schema.parametrize()
-def test_operation_conforms(case: schemathesis.Case, hub: HubSession) -> None:
+def test_operation_conforms(case: schemathesis.Case, hub: HubSession,
+                            monkeypatch: pytest.MonkeyPatch) -> None:
     if hub.mode in ("replay", "record"):
         pytest.skip(f"schemathesis tests need a live or reference target, not {hub.mode}")
     target = hub
@@ -139,7 +149,25 @@ def test_operation_conforms(case: schemathesis.Case, hub: HubSession) -> None:
         # (event_type=ops_inventory_probe) is held to it. test_fallback checks the rest.
         case.query = {**(case.query or {}), "event_type": PROBE}
     headers = target.auth() if case.path != PROGRESS_PATH else {}
+    _police(case, target, monkeypatch)
     response = case.call_and_validate(base_url=base_url, headers=headers, timeout=10)
     if case.method == "POST" and 200 <= response.status_code < 300:
         target.note_written("widget" if case.path.endswith("widgets") else "interaction-event",
                             response, str((case.body or {}).get("name", case.path)))
+
+
+def _police(case: schemathesis.Case, target: HubSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every request of this test - the case's and those its checks send (the auth probes
+    drop any session we pass) - through the run's policy: counted, rate-limited, retried."""
+    transport = case.operation.schema.transport
+    original = transport.send
+
+    def send(probe: schemathesis.Case, **kwargs: object) -> object:
+        def call() -> object:
+            target.requests += 1
+            return original(probe, **kwargs)
+
+        return target.send(probe.method, probe.formatted_path, call, lambda r: r.status_code,
+                           lambda r, name: (r.headers.get(name.lower()) or [None])[0])
+
+    monkeypatch.setattr(transport, "send", send)

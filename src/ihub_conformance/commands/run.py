@@ -40,12 +40,15 @@ from ihub_conformance.errors import (
     ConformanceError,
     InputError,
 )
+from ihub_conformance.hub.policy import DEFAULT_LIVE_RATE, parse_rate, summarise_planned
 from ihub_conformance.hub.preflight import preflight
 from ihub_conformance.hub.target import REFERENCE, REPLAY, key_from_env, parse_target_spec
 from ihub_conformance.secrets.scrub import REDACTED, Scrubber
 from ihub_conformance.suite import recording
 from ihub_conformance.suite.children import supervised
 from ihub_conformance.suite.report import build_verdict, schema_violations, write_reports
+from ihub_conformance.suite.safety import DEFAULT_SEED
+from ihub_conformance.suite.session import STOP_PREFIX
 
 HELP = "Run the conformance suite against a hub and write the verdict and reports."
 UNBOUND_KEY_ENV = "IHUB_UNBOUND_KEY"
@@ -79,7 +82,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     # Mutation testing: start the reference hub with a fault switched on.
     parser.add_argument("--fault", action="append", default=[], metavar="NAME",
                         help="reference target only: switch on a deliberate contract violation "
-                        "(mutation testing; repeatable; see reference/faults.py)")
+                        "(mutation testing; repeatable; --list-faults names them)")
+    parser.add_argument("--list-faults", action="store_true",
+                        help="list the reference hub's fault switches and exit")
+    _add_safety_arguments(parser)
+
+
+def _add_safety_arguments(parser: argparse.ArgumentParser) -> None:
+    """Production safety: rate, budgets, dry run, and the seed that makes a run repeat."""
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N",
+                        help=f"Schemathesis / Hypothesis seed (default {DEFAULT_SEED}; printed "
+                        "with every run and in each Schemathesis failure's rerun command)")
+    parser.add_argument("--rate-limit", default=None, metavar="N/s",
+                        help=f"request rate limit, N/s, N/m or N/h (default {DEFAULT_LIVE_RATE} "
+                        "on a live target, none on the reference hub)")
+    parser.add_argument("--max-requests", type=int, default=None, metavar="N",
+                        help="request budget: the run stops before request N+1 "
+                        "(Schemathesis's included)")
+    parser.add_argument("--max-writes", type=int, default=None, metavar="N",
+                        help="write budget: the run stops before write N+1")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="send reads, list the writes a run would send, send none")
 
 
 def _validate(args: argparse.Namespace) -> None:
@@ -87,6 +110,11 @@ def _validate(args: argparse.Namespace) -> None:
     parse_target_spec(args.target)
     if args.examples < 1:
         raise InputError("--examples", "must be at least 1")
+    if args.rate_limit is not None:
+        parse_rate(args.rate_limit)
+    for name in ("max_requests", "max_writes"):
+        if (getattr(args, name) or 0) < 0:
+            raise InputError(f"--{name.replace('_', '-')}", "must be at least 0")
     if args.record and args.target == REPLAY:
         raise ConformanceError("--record needs a reference or live target, not replay")
     if args.record and not args.cassette_dir and checkout_root() is None:
@@ -143,7 +171,20 @@ def _pytest_command(args: argparse.Namespace, report_dir: Path) -> list[str]:
         command += ["-k", args.keyword]
     for fault in args.fault:
         command += ["--ihub-reference-fault", fault]
-    return command
+    return command + _safety_options(args)
+
+
+def _safety_options(args: argparse.Namespace) -> list[str]:
+    options = ["--ihub-seed", str(args.seed)]
+    if args.rate_limit:
+        options += ["--ihub-rate-limit", args.rate_limit]
+    if args.max_requests is not None:
+        options += ["--ihub-max-requests", str(args.max_requests)]
+    if args.max_writes is not None:
+        options += ["--ihub-max-writes", str(args.max_writes)]
+    if args.dry_run:
+        options.append("--ihub-dry-run")
+    return options
 
 
 def _run_pytest(command: list[str], env: dict[str, str], keys: list[str]) -> tuple[int, list[str]]:
@@ -198,6 +239,9 @@ def _preflight(args: argparse.Namespace) -> None:
 
 
 def _usage_failure(code: int, tail: list[str]) -> ConformanceError:
+    stopped = [line[line.index(STOP_PREFIX):] for line in tail if STOP_PREFIX in line]
+    if stopped:  # the run's own policy stopped it (a budget): say which, nothing else
+        return ConformanceError(stopped[-1].removeprefix("ihub-conformance: ").rstrip(" !"))
     errors = [line.removeprefix("ERROR: ") for line in tail if line.startswith("ERROR")]
     reason = errors[-1] if errors else (tail[-1] if tail else f"pytest exit {code}")
     if code == _PYTEST_NO_TESTS:
@@ -205,7 +249,17 @@ def _usage_failure(code: int, tail: list[str]) -> ConformanceError:
     return ConformanceError(f"the suite could not run: {reason}")
 
 
+def _list_faults() -> int:
+    from ihub_conformance.reference.faults import FAULTS
+
+    for name in sorted(FAULTS):
+        print(f"{name}: {FAULTS[name].description}")
+    return EXIT_OK
+
+
 def main(args: argparse.Namespace) -> int:
+    if args.list_faults:
+        return _list_faults()
     _validate(args)
     if args.target not in (REFERENCE, REPLAY):
         # Before any test: one bounded probe (exit 3 unreachable, 2 not an Inter-Hub / key refused)
@@ -235,7 +289,20 @@ def main(args: argparse.Namespace) -> int:
     json_path, md_path = write_reports(verdict, report_dir)
     results_path.unlink(missing_ok=True)
     _summary(verdict, json_path, md_path, report_dir)
+    _policy_summary(results)
     return EXIT_OK if verdict.passed else EXIT_FINDINGS
+
+
+def _policy_summary(results: dict) -> None:
+    """What the run's request policy did: seed, requests, retries, dry-run writes."""
+    print(f"  seed: {results.get('seed')} (rerun with --seed {results.get('seed')}); "
+          f"requests: {results.get('requests', 0)} (Schemathesis's included), "
+          f"retries after 429/503: {results.get('retries', 0)}")
+    planned = results.get("planned_writes") or []
+    if planned:
+        print(f"  dry run: {len(planned)} writes not sent:")
+        for line in summarise_planned(planned):
+            print(f"    {line}")
 
 
 def _summary(verdict, json_path: Path, md_path: Path, report_dir: Path) -> None:
@@ -259,7 +326,10 @@ def _summary(verdict, json_path: Path, md_path: Path, report_dir: Path) -> None:
         print(f"  unverifiable on this hub: {', '.join(verdict.unverifiable)}")
     if verdict.unproven:
         print(f"  MUST requirements not proven: {', '.join(verdict.unproven)}")
-    if doc["written"]:
+    if doc["written"] and doc["target"]["mode"] == "reference":
+        print(f"  objects written: {len(doc['written'])} on the reference hub (discarded "
+              "with it; listed in conformance.json)")
+    elif doc["written"]:
         print(f"  objects written: {len(doc['written'])} (listed in {md_path.name}; "
               "none deleted)")
     word = {"pass": "PASS (conformant)", "fail": "FAIL (not conformant)",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ import pytest
 from ihub_conformance.contract.catalog import MARKER
 from ihub_conformance.hub import network
 from ihub_conformance.secrets.scrub import scrub
-from ihub_conformance.suite import attribution
+from ihub_conformance.suite import attribution, evidence, safety
 
 AREA_TITLES = {
     "WID": "Widgets endpoint (/api/v2/widgets)",
@@ -37,7 +38,7 @@ AREA_TITLES = {
     "GATE": "Production gates",
     "SEC": "Key handling",
 }
-_MESSAGE_LIMIT = 2000
+_MESSAGE_LIMIT = 6000
 
 
 @dataclass
@@ -54,6 +55,7 @@ class SuiteState:
     examples: int
     faults: frozenset[str]
     results_path: str | None
+    seed: int = safety.DEFAULT_SEED
     started: float = field(default_factory=time.time)
     outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)
     secrets: list[str] = field(default_factory=list)
@@ -103,6 +105,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="examples per operation and data mode for the schemathesis tests")
     group.addoption("--ihub-results", default=None, metavar="FILE",
                     help="write per-test outcomes with requirement ids as JSON (for the runner)")
+    safety.add_options(group)
     # For mutation testing the suite: start the reference hub with a fault switched on.
     group.addoption("--ihub-reference-fault", action="append", default=[],
                     help=argparse.SUPPRESS)
@@ -142,8 +145,10 @@ def pytest_configure(config: pytest.Config) -> None:
         examples=examples,
         faults=frozenset(config.getoption("--ihub-reference-fault")),
         results_path=config.getoption("--ihub-results"),
+        seed=config.getoption("--ihub-seed"),
     )
     _ACTIVE.append(suite)
+    config.pluginmanager.register(evidence, "ihub-conformance-evidence")
     if mode == "replay":
         _check_cassettes(suite)
         network.block()
@@ -314,7 +319,12 @@ def _message(report: pytest.TestReport) -> str:
     if report.skipped and isinstance(report.longrepr, tuple):
         return str(report.longrepr[2]).removeprefix("Skipped: ")
     text = report.longreprtext or ""
-    return text[-_MESSAGE_LIMIT:]
+    if len(text) <= _MESSAGE_LIMIT:
+        return text
+    # Keep both ends: the start says what failed (Schemathesis's title and curl line),
+    # the end holds the assertion and the reproduction block.
+    head, tail = text[:_MESSAGE_LIMIT // 3], text[-(2 * _MESSAGE_LIMIT) // 3:]
+    return f"{head}\n... ({len(text) - len(head) - len(tail)} characters cut) ...\n{tail}"
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -412,6 +422,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "finished": time.time(),
         "exitstatus": int(exitstatus),
         "requests": hub.requests if hub is not None else 0,
+        "seed": suite.seed,
+        "retries": hub.policy.retries if hub is not None else 0,
+        "planned_writes": list(hub.policy.planned) if hub is not None else [],
         "tests": list(suite.outcomes.values()),
         "written": [w.as_dict() for w in hub.written] if hub is not None else [],
     }
@@ -432,6 +445,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     )
     if not hub.written:
         terminalreporter.write_line("objects written: none")
+        return
+    if suite.mode == "reference":  # a throw-away hub: counts say enough
+        kinds = Counter(obj.kind for obj in hub.written)
+        terminalreporter.write_line(
+            f"objects written: {len(hub.written)} ("
+            + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+            + ") on the reference hub, discarded with it")
         return
     terminalreporter.write_line(f"objects written ({len(hub.written)}, none deleted):")
     for obj in hub.written:

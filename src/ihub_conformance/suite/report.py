@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -202,9 +203,17 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+# A failure keeps its reproduction (request, answer, curl, rerun command).
+_FAILURE_MESSAGE = 5000
+
+
 def _clip(text: str, limit: int = _REPORT_MESSAGE) -> str:
+    """Both ends of a long message: what failed opens it, the reproduction closes it."""
     text = text.strip()
-    return text if len(text) <= limit else "…" + text[-limit:]
+    if len(text) <= limit:
+        return text
+    head, tail = text[:limit // 3], text[-(2 * limit) // 3:]
+    return f"{head}\n…\n{tail}"
 
 
 _VERDICT_WORDS = {
@@ -278,7 +287,8 @@ def render_markdown(document: dict[str, Any]) -> str:
                       f"> {req['quote']}", ""]
             for failure in req["failures"]:
                 lines += [f"- `{failure['test']}`", "", "  ```",
-                          *[f"  {line}" for line in _clip(failure["message"]).splitlines()],
+                          *[f"  {line}" for line in
+                            _clip(failure["message"], _FAILURE_MESSAGE).splitlines()],
                           "  ```"]
             lines.append("")
     if document["unprovenRequirements"]:
@@ -300,7 +310,12 @@ def render_markdown(document: dict[str, Any]) -> str:
               "`ihub-conformance gate` and the contract tests, not against a hub.", ""]
     written = document["written"]
     lines += ["## Objects written by this run", ""]
-    if written:
+    if written and document["target"]["mode"] == "reference":
+        kinds = Counter(w["kind"] for w in written)  # a throw-away hub: counts say enough
+        lines.append(f"{len(written)} objects (" + ", ".join(
+            f"{n} {kind}" for kind, n in sorted(kinds.items())) + ") on the reference hub, "
+            "discarded with it; every one is listed in conformance.json.")
+    elif written:
         lines += [f"{len(written)} objects, none deleted (names and metadata carry the "
                   f"run id `{document['runId']}`):", ""]
         lines += [f"- {w['kind']} `{w['id']}` {w['name']!r}" for w in written]

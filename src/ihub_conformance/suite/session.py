@@ -8,7 +8,7 @@ production can end by listing its own objects (nothing is ever deleted).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +27,12 @@ from ihub_conformance.contract.dialect import (
     read_page,
 )
 from ihub_conformance.hub.client import InterHubClient, PageLimitReached, walk_pages
+from ihub_conformance.hub.policy import (
+    BudgetExhausted,
+    DryRunWrite,
+    RequestPolicy,
+    UndeclaredMethod,
+)
 from ihub_conformance.suite.attribution import expect_assumption, status_mismatch, unverifiable
 from ihub_conformance.suite.recording import RECORDING_CLOCK, REDACTED, REDACTED_UNBOUND
 from ihub_conformance.validation.rules import idempotency_key
@@ -35,6 +41,8 @@ NAME_PREFIX = "ihub-conformance"
 # A credential no hub can have issued: used for the wrong-key checks.
 WRONG_KEY = "ihub-conformance-wrong-key-0000000000000000"
 _USE_DEFAULT = object()
+# The line a run stopped by its policy prints; the runner shows it as the reason.
+STOP_PREFIX = "ihub-conformance: stopped: "
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,9 @@ class HubSession:
     requests: int = 0
     current_test: str = ""
     current_cassette: str | None = None
+    policy: RequestPolicy = field(default_factory=RequestPolicy, repr=False)
+    # The answers of the current test, newest last (its failure's reproduction).
+    exchanges: list[Any] = field(default_factory=list, repr=False)
     _client: InterHubClient | None = field(default=None, repr=False)
 
     # -- plumbing ---------------------------------------------------------------------
@@ -89,11 +100,17 @@ class HubSession:
 
     def request(self, method: str, path: str, *, key: Any = _USE_DEFAULT,
                 headers: Mapping[str, str] | None = None, **kwargs: Any) -> httpx.Response:
-        """One request; a replay without a recording fails the test with the request named."""
+        """One request under the run's policy (rate, budgets, retries, dry run); a replay
+        without a recording fails the test with the request named."""
         merged = {**self.auth(key), **(headers or {})}
-        self.requests += 1
-        try:
+
+        def call() -> httpx.Response:
+            self.requests += 1
             return self.client.request(method, path, headers=merged, **kwargs)
+
+        try:
+            response = self.send(method, path, call, lambda r: r.status_code,
+                                 lambda r, name: r.headers.get(name))
         except Exception as exc:
             if type(exc).__name__ == "CannotOverwriteExistingCassetteException":
                 query = kwargs.get("params")
@@ -105,6 +122,21 @@ class HubSession:
                     pytrace=False,
                 )
             raise
+        self.exchanges.append(response)
+        return response
+
+    def send(self, method: str, path: str, call: Callable[[], Any],
+             status: Callable[[Any], int], header: Callable[[Any, str], str | None]) -> Any:
+        """Any request of the run (Schemathesis's too) through the policy; a budget that
+        runs out stops the whole run, a dry-run write skips the test that wanted it."""
+        try:
+            return self.policy.send(method, path, call, status, header)
+        except DryRunWrite as planned:
+            pytest.skip(f"dry run: would send {planned.method} {planned.path}")
+        except BudgetExhausted as exc:
+            pytest.exit(f"{STOP_PREFIX}{exc}", returncode=pytest.ExitCode.INTERRUPTED)
+        except UndeclaredMethod as exc:
+            pytest.fail(str(exc), pytrace=False)
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)
