@@ -19,6 +19,8 @@ runs leave the POST operations out.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -128,8 +130,7 @@ schema = _schema()
 
 
 @schema.parametrize()
-def test_operation_conforms(case: schemathesis.Case, hub: HubSession,
-                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_operation_conforms(case: schemathesis.Case, hub: HubSession) -> None:
     if hub.mode in ("replay", "record"):
         pytest.skip(f"schemathesis tests need a live or reference target, not {hub.mode}")
     target = hub
@@ -149,16 +150,18 @@ def test_operation_conforms(case: schemathesis.Case, hub: HubSession,
         # (event_type=ops_inventory_probe) is held to it. test_fallback checks the rest.
         case.query = {**(case.query or {}), "event_type": PROBE}
     headers = target.auth() if case.path != PROGRESS_PATH else {}
-    _police(case, target, monkeypatch)
-    response = case.call_and_validate(base_url=base_url, headers=headers, timeout=10)
+    with _policed(case, target):
+        response = case.call_and_validate(base_url=base_url, headers=headers, timeout=10)
     if case.method == "POST" and 200 <= response.status_code < 300:
         target.note_written("widget" if case.path.endswith("widgets") else "interaction-event",
                             response, str((case.body or {}).get("name", case.path)))
 
 
-def _police(case: schemathesis.Case, target: HubSession, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every request of this test - the case's and those its checks send (the auth probes
-    drop any session we pass) - through the run's policy: counted, rate-limited, retried."""
+@contextmanager
+def _policed(case: schemathesis.Case, target: HubSession) -> Iterator[None]:
+    """Every request of this example - the case's and those its checks send (the auth
+    probes drop any session we pass) - through the run's policy: counted, rate-limited,
+    retried. A context manager, not monkeypatch: Hypothesis reruns the test body."""
     transport = case.operation.schema.transport
     original = transport.send
 
@@ -170,4 +173,8 @@ def _police(case: schemathesis.Case, target: HubSession, monkeypatch: pytest.Mon
         return target.send(probe.method, probe.formatted_path, call, lambda r: r.status_code,
                            lambda r, name: (r.headers.get(name.lower()) or [None])[0])
 
-    monkeypatch.setattr(transport, "send", send)
+    transport.send = send
+    try:
+        yield
+    finally:
+        del transport.send  # the class's own method again
