@@ -26,6 +26,18 @@ REFERENCE_ORIGIN = "$IHUB_URL"
 _SIMPLE_PARAM = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
+# The suite's state (plugin.SuiteState), put here by the plugin at configure time.
+SUITE = pytest.StashKey[Any]()
+
+
+def test_id(item: pytest.Item) -> str:
+    """A unique id: Schemathesis items share the function's node id, not its name."""
+    nodeid = item.nodeid
+    if "[" in item.name and "[" not in nodeid:
+        return f"{nodeid.rsplit('::', 1)[0]}::{item.name}"
+    return nodeid
+
+
 def operation_of(item: pytest.Item) -> str | None:
     """``GET /api/v2/widgets`` for a Schemathesis item (its name, not its node id, says it)."""
     if "[" in item.name and "[" not in item.nodeid:
@@ -34,9 +46,7 @@ def operation_of(item: pytest.Item) -> str | None:
 
 
 def _suite(item: pytest.Item) -> Any:
-    from ihub_conformance.suite.plugin import STATE
-
-    return item.config.stash.get(STATE, None)
+    return item.config.stash.get(SUITE, None)
 
 
 @pytest.hookimpl(trylast=True)
@@ -62,8 +72,6 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
-    from ihub_conformance.suite.plugin import test_id
-
     report.nodeid = test_id(item)  # JUnit names each Schemathesis operation apart
     suite = _suite(item)
     if (suite is None or suite.session is None or not report.failed or report.when != "call"

@@ -28,6 +28,7 @@ from ihub_conformance.contract.catalog import MARKER
 from ihub_conformance.hub import network
 from ihub_conformance.secrets.scrub import scrub
 from ihub_conformance.suite import attribution, evidence, safety
+from ihub_conformance.suite.evidence import test_id
 
 AREA_TITLES = {
     "WID": "Widgets endpoint (/api/v2/widgets)",
@@ -148,6 +149,7 @@ def pytest_configure(config: pytest.Config) -> None:
         seed=config.getoption("--ihub-seed"),
     )
     _ACTIVE.append(suite)
+    config.stash[evidence.SUITE] = suite
     config.pluginmanager.register(evidence, "ihub-conformance-evidence")
     if mode == "replay":
         _check_cassettes(suite)
@@ -305,14 +307,6 @@ def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
 
 
 # -- outcomes -----------------------------------------------------------------------------
-
-
-def test_id(item: pytest.Item) -> str:
-    """A unique id: Schemathesis items share the function's node id, not its name."""
-    nodeid = item.nodeid
-    if "[" in item.name and "[" not in nodeid:
-        return f"{nodeid.rsplit('::', 1)[0]}::{item.name}"
-    return nodeid
 
 
 def _message(report: pytest.TestReport) -> str:
