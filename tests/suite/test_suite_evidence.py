@@ -20,6 +20,7 @@ from ihub_conformance.reference.server import running_reference_hub
 pytestmark = pytest.mark.slow
 FAULTS = ("accept_undeclared_event_type", "bad_json_500")
 SEED = 7
+PRE_SUITE = 2  # at most this many requests `run` sends itself before the suite starts
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -73,7 +74,7 @@ def test_a_hand_written_failure_carries_request_response_curl_and_rerun(failing)
     text = case.find("failure").text
     assert "request:  POST $IHUB_URL/api/v2/interaction-events" in text
     assert re.search(r"authorization: Bearer <OPS_HUB_KEY>", text, re.I)
-    assert "response: 201" in text and '"eventType":"ops-access-path-checked"' in text
+    assert "response: 201 Created" in text and 'body: {"widgetId":' in text
     assert 'curl -sS -X POST "$IHUB_URL/api/v2/interaction-events"' in text
     assert 'Bearer $OPS_HUB_KEY"' in text
     rerun = ("rerun: ihub-conformance run --target reference --fault accept_undeclared_event_type"
@@ -121,7 +122,9 @@ def test_every_request_is_counted_and_no_undeclared_method_reaches_a_live_hub(
     assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr
     seen = _lines(log, start)
     report = json.loads((tmp_path / "conformance.json").read_text())
-    assert report["requests"] == len(seen) - 1  # the preflight's probe is the one more
+    # The suite counts every request it sent; run's own up-front probes (the preflight,
+    # the register check) are the only ones more. Schemathesis's checks alone send dozens.
+    assert 0 < len(seen) - report["requests"] <= PRE_SUITE, (len(seen), report["requests"])
     methods = Counter(line.split()[0] for line in seen if line.split())
     assert not {"DELETE", "PUT", "PATCH"} & set(methods), methods
 
@@ -146,7 +149,7 @@ def test_a_request_budget_stops_the_run_with_one_line(logged_hub, tmp_path):
     assert done.returncode == 2
     assert "request budget exhausted: --max-requests 3" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
-    assert len(_lines(log, start)) <= 4  # the preflight plus the three the budget allows
+    assert len(_lines(log, start)) <= 3 + PRE_SUITE  # run's probes plus the three allowed
 
 
 def test_list_faults():

@@ -59,6 +59,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     suite = _suite(item)
     if suite is not None and suite.session is not None:
         suite.session.exchanges.clear()
+        suite.session.judged = None
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -90,8 +91,9 @@ def reproduction(item: pytest.Item, suite: Any) -> str:
     lines = ["-- reproduce " + "-" * 60]
     session = suite.session
     exchanges = getattr(session, "exchanges", None) or []
-    if exchanges:
-        lines += exchange_lines(exchanges[-1], session, suite)
+    judged = getattr(session, "judged", None)
+    if exchanges:  # the answer the failing check judged, else the test's last one
+        lines += exchange_lines(judged if judged is not None else exchanges[-1], session, suite)
     elif operation_of(item):
         lines.append(f"Schemathesis case above (seed {suite.seed}); its curl line reads the "
                      f"key from ${suite.key_env}")

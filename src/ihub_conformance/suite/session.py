@@ -77,6 +77,7 @@ class HubSession:
     policy: RequestPolicy = field(default_factory=RequestPolicy, repr=False)
     # The answers of the current test, newest last (its failure's reproduction).
     exchanges: list[Any] = field(default_factory=list, repr=False)
+    judged: Any = field(default=None, repr=False)  # the answer an expect_* call last judged
     _client: InterHubClient | None = field(default=None, repr=False)
 
     # -- plumbing ---------------------------------------------------------------------
@@ -296,6 +297,7 @@ class HubSession:
 
     def expect(self, response: httpx.Response, status: int, kind: str | None = None) -> Any:
         """The JSON body of a ``status`` answer, valid as ``kind``; anything else fails."""
+        self.judged = response  # a failure below reproduces this exchange
         what = _what(response)
         if response.status_code != status:
             mismatch = status_mismatch(self.assumptions, response, status)
@@ -331,6 +333,7 @@ class HubSession:
 
     def expect_page(self, response: httpx.Response, row_kind: str | None) -> list[dict]:
         """A 200 list page in the register's dialect: integer counts, every row valid."""
+        self.judged = response  # a failure below reproduces this exchange
         what = _what(response)
         if response.status_code != 200:
             mismatch = status_mismatch(self.assumptions, response, 200)
@@ -375,6 +378,7 @@ class HubSession:
                         field: str | None = None) -> Any:
         """A refusal. That it is a 4xx is the source's; which 4xx (ASM-05 case), the error
         body's shape and the field it names (ASM-04) are the register's."""
+        self.judged = response  # a failure below reproduces this exchange
         what, code = _what(response), response.status_code
         if not 400 <= code < 500:
             pytest.fail(f"{what}: expected a rejection (4xx), got {code}: {_snippet(response)}",
