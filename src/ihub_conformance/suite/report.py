@@ -309,19 +309,21 @@ def render_markdown(document: dict[str, Any]) -> str:
     lines += ["", "`not_tested` requirements of kind config/documentation are checked by "
               "`ihub-conformance gate` and the contract tests, not against a hub.", ""]
     written = document["written"]
-    lines += ["## Objects written by this run", ""]
+    lines += ["## Objects written by this run", "", *_written_lines(document, written)]
+    return "\n".join(lines) + "\n"
+
+
+def _written_lines(document: dict[str, Any], written: list[dict[str, Any]]) -> list[str]:
     if written and document["target"]["mode"] == "reference":
         kinds = Counter(w["kind"] for w in written)  # a throw-away hub: counts say enough
-        lines.append(f"{len(written)} objects (" + ", ".join(
+        return [f"{len(written)} objects (" + ", ".join(
             f"{n} {kind}" for kind, n in sorted(kinds.items())) + ") on the reference hub, "
-            "discarded with it; every one is listed in conformance.json.")
-    elif written:
-        lines += [f"{len(written)} objects, none deleted (names and metadata carry the "
-                  f"run id `{document['runId']}`):", ""]
-        lines += [f"- {w['kind']} `{w['id']}` {w['name']!r}" for w in written]
-    else:
-        lines.append("None.")
-    return "\n".join(lines) + "\n"
+            "discarded with it; every one is listed in conformance.json."]
+    if written:
+        return [f"{len(written)} objects, none deleted (names and metadata carry the "
+                f"run id `{document['runId']}`):", "",
+                *[f"- {w['kind']} `{w['id']}` {w['name']!r}" for w in written]]
+    return ["None."]
 
 
 def write_reports(verdict: Verdict, report_dir: Path) -> tuple[Path, Path]:
