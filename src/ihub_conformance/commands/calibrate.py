@@ -20,7 +20,13 @@ from pathlib import Path
 from ihub_conformance.commands._common import add_contract, add_key_env
 from ihub_conformance.contract.assumptions import load_assumptions
 from ihub_conformance.errors import EXIT_FINDINGS, EXIT_OK, ConformanceError, InputError
-from ihub_conformance.hub.calibration import calibrate, render_override, write_override
+from ihub_conformance.hub.calibration import (
+    calibrate,
+    given_values,
+    keep_given,
+    render_override,
+    write_override,
+)
 from ihub_conformance.hub.probe import DEFAULT_BUDGET, DEFAULT_DEADLINE, DEFAULT_TIMEOUT, Prober
 from ihub_conformance.hub.run_id import new_run_id
 from ihub_conformance.hub.target import key_from_env, parse_target_spec
@@ -41,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=DEFAULT_OUT, metavar="FILE",
                         help=f"the override file to write (default {DEFAULT_OUT})")
     add_contract(parser)
+    parser.add_argument("--assumptions", default=None, metavar="FILE",
+                        help="an override file whose values are kept where the hub shows "
+                        "nothing (e.g. stand_ins for reads it lacks, state_hub)")
     parser.add_argument("--budget", type=int, default=DEFAULT_BUDGET, metavar="N",
                         help=f"most requests to send (default {DEFAULT_BUDGET})")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
@@ -70,6 +79,7 @@ def main(args: argparse.Namespace) -> int:
     _check(args)
     key = key_from_env(args.key_env)
     assumptions = load_assumptions(args.contract, None)
+    base = given_values(args.contract, args.assumptions) if args.assumptions else {}
     separator = str(assumptions.get("idempotency.separator"))
     prober = Prober(args.target, key, budget=args.budget, timeout=args.timeout,
                     deadline=args.deadline)
@@ -80,6 +90,7 @@ def main(args: argparse.Namespace) -> int:
                                                                          separator))
     finally:
         prober.close()
+    keep_given(cal, base, args.assumptions)
     out = Path(args.out)
     try:
         write_override(render_override(cal, assumptions), out, key=key, contract=args.contract)

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ihub_conformance.contract.assumptions import Assumptions, load_assumptions
+from ihub_conformance.documents import read_yaml
 from ihub_conformance.errors import ConformanceError
 from ihub_conformance.hub import calibrate as reads
 from ihub_conformance.hub import calibrate_lists as lists
@@ -100,6 +101,33 @@ def _writes(prober: Prober, cal: Calibration, found: dict[str, Any],
         else event_types[0]
     writes.probe_event_writes(prober, cal, widget_id, event_type)
     return widget_id
+
+
+def given_values(contract: str, source: str) -> dict[str, Any]:
+    """The dotted leaves an existing override file sets (checked by the register first)."""
+    load_assumptions(contract, source)
+    data = read_yaml(Path(source), syntax="YAML/JSON") or {}
+    data = data.get("values", data) if isinstance(data, dict) else {}
+    leaves: dict[str, Any] = {}
+
+    def walk(node: dict[str, Any], prefix: str) -> None:
+        for key, value in node.items():
+            if isinstance(value, dict) and prefix + key not in _OPAQUE:
+                walk(value, f"{prefix}{key}.")
+            else:
+                leaves[prefix + key] = value
+    walk(data, "")
+    return leaves
+
+
+_OPAQUE = {"stand_ins.consumer", "stand_ins.manifest"}  # values that are documents
+
+
+def keep_given(cal: Calibration, given: dict[str, Any], source: str | None) -> None:
+    """Values the hub did not show, taken from the user's file (with that as evidence)."""
+    for key in list(cal.undetermined):
+        if key in given:
+            cal.set(key, given[key], f"from {source}: the hub showed nothing here")
 
 
 # -- the override file -------------------------------------------------------------------
