@@ -16,7 +16,7 @@ may be as conservative as it likes. A line is proven valid when:
   `unevaluatedProperties: false` (occurredAt and actorType are unknown fields, so
   refused), the event-type enum, strings where strings are due. Attributes are decoded
   into plain values, so numbers beyond double range are refused as orjson refuses them;
-* the widget id (UUID pattern), run id and context key (patterns and maxLength) and
+* the widget id, run id and context key (each by its own subschema, compiled) and
   observed_at (a strict subset of RFC 3339 date-time: Feb 29 and leap seconds go to the
   engine) match, and the idempotency key is `<run><sep><context><sep><type>`.
 
@@ -50,9 +50,11 @@ from ihub_conformance.documents import count_keys, space_after_quote
 from ihub_conformance.errors import ConformanceError
 from ihub_conformance.stream._regex import first_match_end, quotes_for_anchors
 from ihub_conformance.stream.guard import guard_pattern
-from ihub_conformance.validation.engine import validator_for
+from ihub_conformance.validation.engine import _refuse_retrieval, validator_for
 from ihub_conformance.validation.rules import idempotency_key
 
+_METADATA = "interaction-event.schema.json#/$defs/ActivityCoreMetadata/properties"
+_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _EVENT_KEYS = 7  # widgetId, eventType, metadata and metadata's four (viewContext optional)
 _REMEMBERED = 4096  # distinct valid values kept per field
 MAX_LINE = 2048  # bytes: below every maxLength in the event schema and orjson's depth limit
@@ -92,19 +94,12 @@ def fast_path(version: str = "v1") -> FastPath:
     separator = validator_for("event", version).key_separator
     event_types = tuple(common["EventType"]["enum"])
     decode = msgspec.json.Decoder(_event_type(event_types)).decode
-    run_max = metadata["properties"]["activity_core_run_id"]["maxLength"]
-    context_max = metadata["properties"]["context_key"]["maxLength"]
     key_max = metadata["properties"]["idempotency_key"]["maxLength"]
-    uuid = re.compile(_core(common["Uuid"]["pattern"])).fullmatch
-    run_pattern = re.compile(_core(metadata["properties"]["activity_core_run_id"]["pattern"]))
-    context_pattern = re.compile(_core(metadata["properties"]["context_key"]["pattern"]))
+    # Each field's own subschema decides (compiled once; each distinct value checked once).
+    uuid = _field_check(contract, "common.schema.json#/$defs/Uuid")
+    run_ok = _field_check(contract, f"{_METADATA}/activity_core_run_id")
+    context_ok = _field_check(contract, f"{_METADATA}/context_key")
     timestamp = re.compile(_TIMESTAMP).fullmatch
-
-    def run_ok(value: str) -> bool:
-        return len(value) <= run_max and run_pattern.fullmatch(value) is not None
-
-    def context_ok(value: str) -> bool:
-        return len(value) <= context_max and context_pattern.fullmatch(value) is not None
 
     # Widget ids, run ids and context keys repeat across a stream (a mapping has a handful
     # of widgets, a run emits many events): each distinct value is checked once.
@@ -215,11 +210,14 @@ def _hyperscan_flagged(pattern: str) -> Callable[[list[bytes]], set[int]] | None
 _NONE: set[int] = set()  # never mutated: callers only test membership
 
 
-def _core(pattern: str) -> str:
-    """A whole-string pattern without its ^...$ anchors (each field is fullmatched)."""
-    if not (pattern.startswith("^") and pattern.endswith("$")):
-        raise ValueError(f"not an anchored pattern: {pattern!r}")
-    return f"(?:{pattern[1:-1]})"
+def _field_check(contract: Any, ref: str) -> Callable[[str], bool]:
+    """`is_valid` of one subschema of the contract (formats checked, nothing fetched)."""
+    documents = [(schema["$id"], schema) for schema in contract.schemas.values()]
+    registry = jsonschema_rs.Registry(documents, retriever=_refuse_retrieval)
+    base = contract.schema_id("interaction-event").rsplit("/", 1)[0]
+    return jsonschema_rs.validator_for(
+        {"$schema": _DIALECT, "$ref": f"{base}/{ref}"}, registry=registry,
+        validate_formats=True, retriever=_refuse_retrieval).is_valid
 
 
 def _forbidden_names(schemas: dict[str, Any]) -> list[str]:
