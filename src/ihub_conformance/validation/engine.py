@@ -30,7 +30,7 @@ from ihub_conformance.validation.rules import Violation
 
 # kind -> (schema short name, $defs entry or None for the root)
 KINDS: dict[str, tuple[str, str | None]] = {
-    "mapping": ("widget-mapping", None),
+    "mapping": ("widget-mapping", "MappingDocument"),
     "event": ("interaction-event", None),
     "manifest": ("manifest", None),
     "widget": ("widget", None),
@@ -168,8 +168,15 @@ class ContractValidator:
     def _collect(self, doc: Any) -> set[Violation]:
         # No is_valid pre-check: callers reach this for documents already found invalid
         # (the fast closures below), and iter_errors yields nothing for a valid one.
-        found = {v for error in self._compiled.iter_errors(doc) for v in self._convert(error)}
-        found.update(self._domain(doc))
+        domain = set(self._domain(doc))
+        found = set(domain)
+        for error in self._compiled.iter_errors(doc):
+            converted = self._convert(error)
+            # A whole-list finding (uniqueItems, maxContains) the domain rule already
+            # pins to the repeated item: one finding, at the item.
+            if error.kind.name in _LIST_KINDS and _pinned_below(converted, domain):
+                continue
+            found.update(converted)
         return found
 
     # -- schema error -> violation -----------------------------------------
@@ -197,6 +204,9 @@ class ContractValidator:
     def _reason(self, name: str, details: dict[str, Any], value: Any, error: Any) -> str:
         node = self._parent_node(error.absolute_keyword_location)
         custom = node.get("x-reason") if node else None
+        if name == "enum" and custom and not (isinstance(value, str)
+                                              and value in self._vocab.special):
+            return str(custom)
         if name == "enum":
             special = self._vocab.special.get(value) if isinstance(value, str) else None
             if special:
@@ -210,9 +220,14 @@ class ContractValidator:
         if name == "type":
             expected = " or ".join(details.get("types", []))
             return f"wrong type: expected {expected}, got {json_type(value)}"
+        if name == "const" and custom:
+            return str(custom)
         if name == "const":
             return f"wrong value {_show(value)}: must be {details.get('expected_value')!r}"
-        if custom and name in ("not", "pattern", "format", "falseSchema"):
+        if (name == "not" and isinstance(value, str) and value in self._vocab.special
+                and "enum" in details.get("schema", {})):
+            return self._vocab.special[value]
+        if custom and name in _CUSTOM_KINDS:
             if node and "x-secret-patterns" in node and isinstance(value, str):
                 return _secret_kind(node, value) or str(custom)
             return str(custom)
@@ -258,6 +273,18 @@ class ContractValidator:
         if len(self._node_cache) < 4096:
             self._node_cache[location] = result
         return result
+
+
+# Keywords whose failure reads the schema node's x-reason.
+_CUSTOM_KINDS = frozenset({"not", "pattern", "format", "falseSchema", "contains",
+                           "uniqueItems", "propertyNames"})
+_LIST_KINDS = frozenset({"uniqueItems", "contains"})
+
+
+def _pinned_below(found: list[Violation], domain: set[Violation]) -> bool:
+    """True when a domain violation sits below every one of `found`'s pointers."""
+    return bool(found) and all(
+        any(d.pointer.startswith(v.pointer + "/") for d in domain) for v in found)
 
 
 def _show(value: Any) -> str:

@@ -1,7 +1,8 @@
 """Domain rules the schemas cannot express well, precomputed once per contract version.
 
 Used by :mod:`ihub_conformance.validation.engine` only: the early-to-live alias reasons,
-the idempotency key, mapping duplicates and the State Hub list order.
+the idempotency key, mapping duplicates and the State Hub list order. Each rule here is
+listed in its schema's `x-rules` (a plain JSON Schema validator does not check it).
 """
 
 from __future__ import annotations
@@ -178,7 +179,6 @@ def checks_for(kind: str, vocab: Vocabulary) -> Callable[[Any], Sequence[Violati
         return _event_check(vocab)
     checks = {
         "mapping": _mapping_checks,
-        "manifest": _manifest_checks,
         "progress": _progress_checks,
         "progress-event": _progress_event_checks,
     }
@@ -242,31 +242,15 @@ def _key_mismatch(
 
 
 def _mapping_checks(doc: Any, vocab: Vocabulary) -> list[Violation]:
-    if not isinstance(doc, dict):
+    # The hub of the mapping and of its widgets and aggregate duplicates are the schema's; a
+    # route (event type, target, context key) named twice needs a comparison it cannot state.
+    if not isinstance(doc, dict) or not isinstance(doc.get("mappings"), list):
         return []
     found: list[Violation] = []
-    hub = doc.get("hub")
-    if isinstance(hub, str) and hub != vocab.hub:
-        found.append(
-            _violation("/hub", f"hub mismatch: contract {vocab.version} maps {vocab.hub!r}")
-        )
-    entries = doc.get("mappings")
-    if not isinstance(entries, list):
-        return found
     seen: dict[tuple[Any, ...], int] = {}
-    for index, entry in enumerate(entries):
+    for index, entry in enumerate(doc["mappings"]):
         if not isinstance(entry, dict):
             continue
-        widget = entry.get("widget")
-        widget_hub = widget.get("hub") if isinstance(widget, dict) else None
-        # Widgets are compared with the contract's hub, so a wrong top-level hub is one finding.
-        if isinstance(widget_hub, str) and widget_hub != vocab.hub:
-            found.append(
-                _violation(
-                    f"/mappings/{index}/widget/hub",
-                    f"hub mismatch: widget hub {widget_hub!r} is not {vocab.hub!r}",
-                )
-            )
         route = (entry.get("eventType"), entry.get("target"), entry.get("contextKey"))
         if all(isinstance(part, str | None) for part in route):
             if route in seen:
@@ -311,24 +295,6 @@ def _mapping_advisories(doc: Any, vocab: Vocabulary) -> list[Violation]:
                 f"{entry['eventType']} is sent only after a {' or '.join(sorted(needs))} "
                 "widget exists (VOC-11); this mapping names none - make sure one exists in "
                 "the target before the first event"))
-    return found
-
-
-def _manifest_checks(doc: Any, vocab: Vocabulary) -> list[Violation]:
-    # Shape is the schema's job; for this contract's hub, early-proposal names
-    # are flagged with their replacement. Deferred names are allowed (ASM-17), and so is a
-    # not-seeded scope: declaring it is the explicit expansion VOC-14 allows.
-    if not isinstance(doc, dict) or doc.get("hub") != vocab.hub:
-        return []
-    found: list[Violation] = []
-    for key in ("eventTypes", "widgetTypes", "policyScopes"):
-        names = doc.get(key)
-        if not isinstance(names, list):
-            continue
-        for index, name in enumerate(names):
-            if isinstance(name, str) and name in vocab.special and name not in vocab.deferred \
-                    and name not in vocab.expandable:
-                found.append(_violation(f"/{key}/{index}", vocab.special[name]))
     return found
 
 
