@@ -110,12 +110,12 @@ def test_the_schema_lists_follow_the_vocabulary(version: str) -> None:
     document = mapping["MappingDocument"]
     assert document["properties"]["hub"]["const"] == vocab.hub
     assert mapping["WidgetRef"]["properties"]["hub"]["const"] == vocab.hub
-    aggregate = {part["contains"]["properties"]["eventType"]["const"]
-                 for part in document["properties"]["mappings"]["allOf"]}
+    aggregate = {event for part in document["properties"]["mappings"]["allOf"]
+                 for event in part["contains"]["properties"]["eventType"]["enum"]}
     assert aggregate == set(vocab.event_types)
-    fits = {part["if"]["properties"]["eventType"]["const"]:
-            set(part["then"]["properties"]["widgetType"]["enum"])
-            for part in mapping["Mapping"]["allOf"] if "eventType" in part["if"]["properties"]}
+    fits = {event: set(part["then"]["properties"]["widgetType"]["enum"])
+            for part in mapping["Mapping"]["allOf"] if "eventType" in part["if"]["properties"]
+            for event in part["if"]["properties"]["eventType"]["enum"]}
     assert fits == {event: set(types) for event, types in vocab.event_widget_types.items()}
 
 

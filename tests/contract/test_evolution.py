@@ -104,8 +104,7 @@ def narrowed_policy_scopes(d: Path) -> None:
 
 
 def narrowed_slug_pattern(d: Path) -> None:
-    _defs(d, "common.schema.json", lambda defs: defs["Slug"].update(
-        pattern="^[a-z][a-z0-9-]*$"))
+    _defs(d, "common.schema.json", lambda defs: defs["Slug"].update(pattern="^[a-z]"))
 
 
 def lower_context_key_limit(d: Path) -> None:
@@ -118,15 +117,15 @@ def widened_widget_types(d: Path) -> None:
 
 
 def widened_run_id_pattern(d: Path) -> None:
-    # Any non-empty run id: wider than whatever non-empty pattern the contract holds now.
+    # Any non-empty run id: the portable form's `not` (no whitespace) goes.
     _defs(d, "interaction-event.schema.json", lambda defs: defs["ActivityCoreMetadata"][
-        "properties"]["activity_core_run_id"].update(pattern="^.+$"))
+        "properties"]["activity_core_run_id"].pop("not"))
 
 
 def widened_slug_pattern(d: Path) -> None:
     # Slug is also the `slug` of a Hub the hub answers: clients may now read what they cannot.
-    _defs(d, "common.schema.json", lambda defs: defs["Slug"].update(
-        pattern="^[a-z0-9][a-z0-9_-]*$"))
+    _defs(d, "common.schema.json", lambda defs: defs["Slug"]["not"].update(
+        pattern="[^a-z0-9_-]"))
 
 
 def new_optional_metadata_field(d: Path) -> None:
