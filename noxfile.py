@@ -38,6 +38,21 @@ def contract_diff(session: nox.Session) -> None:
 
 
 @nox.session
+def interop(session: nox.Session) -> None:
+    """Cross-implementation agreement: Ajv, python-jsonschema, jsonschema-rs and
+    check-jsonschema give the tool's verdict on every corpus document (contracts/README.md).
+    """
+    _install(session)
+    session.install("rfc3339-validator>=0.1.4")  # python-jsonschema's date-time check
+    node = ROOT / ".nox" / "interop-node"  # throwaway; never committed
+    session.run("npm", "install", "--prefix", str(node), "--no-audit", "--no-fund",
+                "--no-package-lock", "--silent", "ajv@^8.17", "ajv-formats@^3.0",
+                external=True)
+    session.run("python", "-m", "ihub_conformance.validation.interop",
+                "--node-modules", str(node / "node_modules"), *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff only."""
     session.install("ruff>=0.6")

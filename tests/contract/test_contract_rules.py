@@ -9,7 +9,6 @@ where the tool's engine reads it too (one verdict, not two).
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from jsonschema import Draft202012Validator
 
 from ihub_conformance.contract.loader import available_versions, load_contract
 from ihub_conformance.validation.engine import KINDS, validator_for
+from ihub_conformance.validation.interop import listed_rule
 from ihub_conformance.validation.rules import Vocabulary
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "corpus"
@@ -31,15 +31,6 @@ def _rules(version: str, kind: str) -> list[dict[str, Any]]:
 
 def _document_rules(version: str, kind: str) -> list[dict[str, Any]]:
     return [rule for rule in _rules(version, kind) if rule.get("scope") != "cross-document"]
-
-
-def listed_rule(violation: Any, rules: list[dict[str, Any]]) -> str | None:
-    """The id of the listed code-only rule a violation reports, or None."""
-    for rule in rules:
-        where = re.escape(rule["pointer"]).replace(r"\*", "[0-9]+") + "$"
-        if re.search(where, violation.pointer) and rule["reasonContains"] in violation.reason:
-            return str(rule["id"])
-    return None
 
 
 def _plain(version: str, kind: str) -> Draft202012Validator:
@@ -127,12 +118,3 @@ def test_a_plain_validator_reads_the_wrapped_mapping_forms(wrapper: str) -> None
     assert not plain.is_valid({wrapper: bare, "other": 1})
     assert not plain.is_valid({wrapper: {**bare, "hub": "other-hub"}})
     assert KINDS["mapping"] == ("widget-mapping", "MappingDocument")
-
-
-def test_listed_rule_matching_is_strict() -> None:
-    from ihub_conformance.validation.rules import Violation
-
-    rules = _document_rules("v1", "progress")
-    assert listed_rule(Violation("/3/idempotency_key", "duplicate idempotency key"), rules)
-    assert listed_rule(Violation("/3/idempotency_key", "something else"), rules) is None
-    assert listed_rule(Violation("/3/context_key", "duplicate id"), rules) is None

@@ -204,6 +204,8 @@ class ContractValidator:
     def _reason(self, name: str, details: dict[str, Any], value: Any, error: Any) -> str:
         node = self._parent_node(error.absolute_keyword_location)
         custom = node.get("x-reason") if node else None
+        if name == "propertyNames" and node:  # the failing name's own subschema explains
+            custom = (node.get("propertyNames") or {}).get("x-reason") or custom
         if name == "enum" and custom and not (isinstance(value, str)
                                               and value in self._vocab.special):
             return str(custom)
