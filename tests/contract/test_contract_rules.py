@@ -104,10 +104,6 @@ def test_the_schema_lists_follow_the_vocabulary(version: str) -> None:
     aggregate = {event for part in document["properties"]["mappings"]["allOf"]
                  for event in part["contains"]["properties"]["eventType"]["enum"]}
     assert aggregate == set(vocab.event_types)
-    fits = {event: set(part["then"]["properties"]["widgetType"]["enum"])
-            for part in mapping["Mapping"]["allOf"] if "eventType" in part["if"]["properties"]
-            for event in part["if"]["properties"]["eventType"]["enum"]}
-    assert fits == {event: set(types) for event, types in vocab.event_widget_types.items()}
 
 
 @pytest.mark.parametrize("wrapper", ["widget_mapping", "capability_mapping"])

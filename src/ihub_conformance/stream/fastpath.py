@@ -45,12 +45,12 @@ from typing import Any, Literal
 import jsonschema_rs
 import msgspec
 
-from ihub_conformance.contract.loader import load_contract
+from ihub_conformance.contract.loader import load_contract, refuse_retrieval
 from ihub_conformance.documents import count_keys, space_after_quote
 from ihub_conformance.errors import ConformanceError
 from ihub_conformance.stream._regex import first_match_end, quotes_for_anchors
 from ihub_conformance.stream.guard import guard_pattern
-from ihub_conformance.validation.engine import _refuse_retrieval, validator_for
+from ihub_conformance.validation.engine import validator_for
 from ihub_conformance.validation.rules import idempotency_key
 
 _METADATA = "interaction-event.schema.json#/$defs/ActivityCoreMetadata/properties"
@@ -213,11 +213,11 @@ _NONE: set[int] = set()  # never mutated: callers only test membership
 def _field_check(contract: Any, ref: str) -> Callable[[str], bool]:
     """`is_valid` of one subschema of the contract (formats checked, nothing fetched)."""
     documents = [(schema["$id"], schema) for schema in contract.schemas.values()]
-    registry = jsonschema_rs.Registry(documents, retriever=_refuse_retrieval)
+    registry = jsonschema_rs.Registry(documents, retriever=refuse_retrieval)
     base = contract.schema_id("interaction-event").rsplit("/", 1)[0]
     return jsonschema_rs.validator_for(
         {"$schema": _DIALECT, "$ref": f"{base}/{ref}"}, registry=registry,
-        validate_formats=True, retriever=_refuse_retrieval).is_valid
+        validate_formats=True, retriever=refuse_retrieval).is_valid
 
 
 def _forbidden_names(schemas: dict[str, Any]) -> list[str]:

@@ -26,9 +26,14 @@ from typing import Any
 import jsonschema_rs
 
 from ihub_conformance._paths import checkout_root, contracts_dir
-from ihub_conformance.contract.loader import Contract, available_versions, load_contract
+from ihub_conformance.contract.loader import (
+    Contract,
+    available_versions,
+    load_contract,
+    refuse_retrieval,
+)
 from ihub_conformance.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from ihub_conformance.validation.engine import _refuse_retrieval, validator_for
+from ihub_conformance.validation.engine import validator_for
 from ihub_conformance.validation.rules import Violation
 
 # document kind -> the schema file whose root a consumer validates it with
@@ -122,10 +127,10 @@ def jsonschema_rs_plain(batch: Sequence[Case]) -> list[bool]:
         if (case.version, case.kind) not in compiled:
             contract = load_contract(case.version)
             registry = jsonschema_rs.Registry(
-                [(s["$id"], s) for s in contract.schemas.values()], retriever=_refuse_retrieval)
+                [(s["$id"], s) for s in contract.schemas.values()], retriever=refuse_retrieval)
             compiled[case.version, case.kind] = jsonschema_rs.validator_for(
                 contract.schemas[ROOT_SCHEMAS[case.kind]], registry=registry,
-                validate_formats=True, retriever=_refuse_retrieval)
+                validate_formats=True, retriever=refuse_retrieval)
     return [compiled[case.version, case.kind].is_valid(case.document) for case in batch]
 
 
