@@ -130,14 +130,16 @@ urls = st.one_of(
 
 
 @SETTINGS
-@given(url=urls, option=st.sampled_from(["run --target", "gate --target",
-                                         "gate --state-hub"]))
+@given(url=urls, option=st.sampled_from(["run --target", "gate --target", "gate --state-hub",
+                                         "calibrate --target", "calibrate --state-hub"]))
 def test_urls(tmp_path, capsys, monkeypatch, url, option):
     assume(http_url_problem(url) is not None)  # a usable URL is contacted: preflight's tests
     monkeypatch.setenv("OPS_HUB_KEY", "canary-bad-input-key")
     command, flag = option.split()
-    argv = [command, flag, url, "--report-dir", str(tmp_path / "r")]
-    if command == "gate" and flag == "--state-hub":
+    argv = [command, flag, url]
+    argv += ["--out", str(tmp_path / "o.yaml")] if command == "calibrate" else [
+        "--report-dir", str(tmp_path / "r")]
+    if flag == "--state-hub":
         argv += ["--target", CLOSED_PORT]
     _check(argv, capsys, {1, 2, 3})
 

@@ -10,7 +10,7 @@ from ihub_conformance.commands._common import add_assumptions, add_contract, add
 from ihub_conformance.errors import ConformanceError, InputError
 from ihub_conformance.gate import ALL_CHECKS, DEFAULT_REQUIRED, GateConfig, run_gate
 from ihub_conformance.gate.report import table, write_reports
-from ihub_conformance.hub.target import check_url
+from ihub_conformance.hub.target import check_url, parse_target_spec
 
 HELP = ("Pre-deploy gate: the six production gates, the State Hub fallback and vocabulary "
         "drift; exit 0 only when every required check passes.")
@@ -90,6 +90,7 @@ def _warn_contradiction(args: argparse.Namespace) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    parse_target_spec(args.target)  # before anything contacts it
     if args.state_hub:
         check_url(args.state_hub, "--state-hub")
     config = GateConfig(
