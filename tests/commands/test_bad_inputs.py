@@ -25,7 +25,7 @@ from ihub_conformance.hub.target import http_url_problem
 
 SETTINGS = settings(max_examples=12, deadline=None, derandomize=True, database=None,
                     suppress_health_check=list(HealthCheck))
-PER_EXAMPLE_SECONDS = 5.0
+PER_EXAMPLE_SECONDS = 20.0  # a hang detector, not a performance target (a loaded CI machine)
 CLOSED_PORT = "http://127.0.0.1:9"
 
 

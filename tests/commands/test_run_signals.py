@@ -69,7 +69,7 @@ def test_a_signal_to_the_parent_ends_the_tree_and_says_interrupted(tmp_path, sig
     parent.send_signal(sig)
     _, err = parent.communicate(timeout=30)
     assert parent.returncode == code, err
-    assert time.monotonic() - sent < 10
+    assert time.monotonic() - sent < 15
     assert b"Traceback" not in err and err.decode().strip().startswith("ihub-conformance: int")
     assert _alive(tree) == []
     assert not (tmp_path / "conformance.json").exists()  # no verdict for a run cut short
