@@ -9,6 +9,7 @@ the verdict is written:
     DIR/conformance.json   verdict, counts, every requirement's status (schema:
                            contracts/reports/conformance.schema.json)
     DIR/report.md          the requirement matrix, broken requirements first
+    DIR/report.html        the same as one self-contained page to open in a browser
     DIR/junit.xml          JUnit XML, requirement ids as test properties
     DIR/allure-results/    Allure results (`nox -s report` renders them)
 
@@ -46,6 +47,7 @@ from ihub_conformance.hub.target import REFERENCE, REPLAY, key_from_env, parse_t
 from ihub_conformance.secrets.scrub import REDACTED, Scrubber
 from ihub_conformance.suite import recording
 from ihub_conformance.suite.children import supervised
+from ihub_conformance.suite.html import HTML_FILE, write_html
 from ihub_conformance.suite.report import build_verdict, schema_violations, write_reports
 from ihub_conformance.suite.safety import DEFAULT_SEED
 from ihub_conformance.suite.session import STOP_PREFIX
@@ -287,6 +289,7 @@ def main(args: argparse.Namespace) -> int:
     if problems:  # a bug here, not the hub's: say so plainly
         raise ConformanceError(f"conformance.json breaks its schema: {problems[0]}")
     json_path, md_path = write_reports(verdict, report_dir)
+    write_html(verdict.document, report_dir)  # a page to open, no extra tool needed
     results_path.unlink(missing_ok=True)
     _summary(verdict, json_path, md_path, report_dir)
     _policy_summary(results)
@@ -335,5 +338,5 @@ def _summary(verdict, json_path: Path, md_path: Path, report_dir: Path) -> None:
     word = {"pass": "PASS (conformant)", "fail": "FAIL (not conformant)",
             "assumption_mismatch": "ASSUMPTION MISMATCH (not proven; calibrate)"}[doc["verdict"]]
     print(f"  verdict: {word}")
-    print(f"  reports: {json_path}, {md_path}, {report_dir / 'junit.xml'}, "
-          f"{report_dir / 'allure-results'}")
+    print(f"  reports: {json_path}, {md_path}, {report_dir / HTML_FILE}, "
+          f"{report_dir / 'junit.xml'}, {report_dir / 'allure-results'}")
