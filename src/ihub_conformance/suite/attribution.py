@@ -97,12 +97,23 @@ def assumption_ids(item: pytest.Item) -> list[str]:
     return ids
 
 
+def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        out += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
+    return out
+
+
 def classify(excinfo: pytest.ExceptionInfo[BaseException] | None) -> tuple[str, Any]:
     """What a test's exception means: ("mismatch", AssumptionMismatch) |
     ("unverifiable", reason) | ("other", None)."""
     if excinfo is None:
         return "other", None
     exc = excinfo.value
+    if isinstance(exc, BaseExceptionGroup):  # Hypothesis: several distinct failures
+        leaves = _leaves(exc)
+        if leaves and all(isinstance(leaf, AssumptionMismatch) for leaf in leaves):
+            return "mismatch", leaves[0]
     if isinstance(exc, AssumptionMismatch):
         return "mismatch", exc
     if isinstance(exc, Unverifiable):
