@@ -343,3 +343,46 @@ def test_served_document_parses_as_the_same_yaml():
     text = oa.openapi_path("v1").read_text(encoding="utf-8")
     assert yaml.safe_load(text) == oa.load_openapi("v1")
     assert "\t" not in text
+
+
+def _dialect(name: str):
+    from ihub_conformance._paths import contracts_dir
+
+    return load_assumptions(override=contracts_dir() / "v1" / "dialects" / f"{name}.yaml")
+
+
+def test_the_document_handed_to_schemathesis_speaks_the_registers_dialect():
+    asm = _dialect("apikey-array")
+    doc = oa.bundle_openapi("v1", asm)
+    assert doc["components"]["securitySchemes"] == {"hubKey": {
+        "type": "apiKey", "in": "header", "name": "X-Api-Key",
+        "description": "The API consumer key in `X-Api-Key` (ASM-01)."}}
+    assert "/api/v2/openapi.yaml" not in doc["paths"]  # endpoints.openapi: false
+    create = doc["paths"]["/api/v2/widgets"]["post"]["responses"]
+    assert "200" in create and "201" not in create  # status.create_widget: 200
+    assert "4XX" in doc["paths"]["/api/v2/interaction-events"]["post"]["responses"]
+    params = doc["components"]["parameters"]
+    assert (params["page"]["name"], params["page"]["schema"]["minimum"]) == ("page", 0)
+    assert (params["pageSize"]["name"], params["pageSize"]["schema"]["maximum"]) == \
+        ("per_page", 100)
+    assert doc["components"]["schemas"]["WidgetPage"]["type"] == "array"
+    assert doc["components"]["schemas"]["Error"]["properties"]["error"]["type"] == "string"
+    headers = doc["paths"]["/api/v2/widgets"]["get"]["responses"]["200"]["headers"]
+    assert set(headers) == {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"}
+    public = doc["paths"]["/api/v2/event-types"]["get"]
+    assert public["security"] == []  # auth.public_reads
+
+
+def test_a_keyless_dialect_has_no_security_and_no_missing_reads():
+    doc = oa.bundle_openapi("v1", _dialect("keyless-standins"))
+    assert doc["security"] == [] and doc["components"]["securitySchemes"] == {}
+    for gone in ("/api/v2/consumer", "/api/v2/hubs", "/api/v2/widgets/{id}",
+                 "/api/v2/widgets/{id}/versions", "/api/v2/hubs/{slug}/manifest"):
+        assert gone not in doc["paths"], gone
+    page = doc["components"]["schemas"]["InteractionEventPage"]
+    assert page["required"] == ["items", "meta"]
+    assert set(page["properties"]["meta"]["properties"]) == {"page", "perPage", "total", "pages"}
+
+
+def test_the_default_register_keeps_the_document_as_written(bundle):
+    assert oa.bundle_openapi("v1", load_assumptions())["paths"].keys() == bundle["paths"].keys()
