@@ -2,8 +2,8 @@
 
 Builds the wheel (`pip wheel`, not editable), installs it into a fresh venv
 outside the checkout (pip's cache; PyPI only), and runs `run` (reference and
-replay from the shipped cassettes), `gate`, `validate`, `serve` and the pytest
-fixture from a directory that is not the checkout.
+replay from the shipped cassettes), `gate`, `validate`, `serve`, `calibrate` and
+the pytest fixture from a directory that is not the checkout.
 """
 
 from __future__ import annotations
@@ -87,16 +87,26 @@ def test_gate_and_validate_from_anywhere(installed: Path, elsewhere: Path) -> No
     assert statuses["2"] == statuses["3"] == "pass", statuses
 
 
-def test_serve_from_anywhere(installed: Path, elsewhere: Path) -> None:
+def test_serve_and_calibrate_from_anywhere(installed: Path, elsewhere: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("OPS_HUB_KEY", "IHUB_UNBOUND_KEY")}
     child = subprocess.Popen([str(installed / "ihub-conformance"), "serve", "--port", "0",
-                              "--quiet"], cwd=elsewhere, stdout=subprocess.PIPE, text=True)
+                              "--quiet"], cwd=elsewhere, stdout=subprocess.PIPE, text=True,
+                             env=env)
     try:
         assert child.stdout is not None
-        line = child.stdout.readline()
-        assert "listening on" in line, line
-        base = line.rsplit(" ", 1)[1].strip()
+        lines = [child.stdout.readline() for _ in range(4)]
+        assert "listening on" in lines[0], lines
+        base = lines[0].rsplit(" ", 1)[1].strip()
+        key = next(line.rsplit(" ", 1)[1].strip() for line in lines
+                   if line.startswith("generated OPS_HUB_KEY"))
         answer = httpx.get(f"{base}/api/v2/openapi.yaml", timeout=10)
         assert answer.status_code == 200 and "openapi:" in answer.text
+        done = subprocess.run([str(installed / "ihub-conformance"), "calibrate", "--target",
+                               base, "--out", "site.yaml"], cwd=elsewhere, env={
+                                   **env, "OPS_HUB_KEY": key}, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr[-2000:]
+        assert "Traceback" not in done.stderr and (elsewhere / "site.yaml").is_file()
     finally:
         child.terminate()
         child.wait(timeout=30)
