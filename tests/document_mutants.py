@@ -21,8 +21,8 @@ OPTIONAL = {
     "event": [r"viewContext", r"metadata\.attributes\.(?!observed_at$).+"],
     "mapping": [r"description"],
     "manifest": [r"id", r"hubId", r"description", r"createdAt", r"updatedAt"],
-    "widget": [r"capabilityRef", r"viewContext", r"status", r"adapterSpecId"],
-    "progress": [r"#\.detail\.(inter_hub_sink|summary|attributes)(\..+)?"],
+    "widget": [r"capabilityRef", r"viewContext", r"policyScope", r"status", r"adapterSpecId"],
+    "progress": [r"#\.detail\.(summary|attributes)(\..+)?"],
 }
 # Free-form compact detail: any JSON type is allowed there (strings still checked).
 FREE_FORM = {

@@ -355,3 +355,17 @@ def test_probe_detail_size_is_the_schema_bound():
     detail["attributes"]["k-over"] = "xx"
     (violation,) = violations("progress", doc)
     assert violation.pointer == "/0/detail" and "not compact" in violation.reason
+
+
+@pytest.mark.requirement("WID-04", "WID-05")
+def test_a_widget_without_policy_scope_is_valid_with_a_warning():
+    """The source lists policyScope as optional; omitted it defaults to internal."""
+    widget = json.loads((CORPUS / "v1" / "widget" / "valid" / "no-policy-scope.json")
+                        .read_text(encoding="utf-8"))
+    assert "policyScope" not in widget
+    validator = validator_for("widget")
+    assert validator.violations(widget) == []
+    (warning,) = validator.advisories(widget)
+    assert warning.pointer == "/policyScope" and "'internal'" in warning.reason
+    widget["policyScope"] = "ops-production"
+    assert validator.advisories(widget) == []

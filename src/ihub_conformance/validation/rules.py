@@ -268,9 +268,17 @@ def _mapping_checks(doc: Any, vocab: Vocabulary) -> list[Violation]:
 
 def advisories_for(kind: str, vocab: Vocabulary) -> Callable[[Any], Sequence[Violation]]:
     """Findings that are worth a warning but break no rule (a no-op for most kinds)."""
-    if kind == "mapping":
-        return functools.partial(_mapping_advisories, vocab=vocab)
-    return _no_checks
+    checks = {"mapping": _mapping_advisories, "widget": _widget_advisories}
+    check = checks.get(kind)
+    return functools.partial(check, vocab=vocab) if check else _no_checks
+
+
+def _widget_advisories(doc: Any, vocab: Vocabulary) -> list[Violation]:
+    if not isinstance(doc, dict) or doc.get("policyScope") is not None:
+        return []
+    return [_violation("/policyScope", "policyScope omitted: the hub defaults to 'internal' "
+                                       "(WID-05), which the ops-hub manifest does not declare; "
+                                       "name a declared scope")]
 
 
 def _mapping_advisories(doc: Any, vocab: Vocabulary) -> list[Violation]:
