@@ -142,7 +142,9 @@ const validators = {};
 for (const [version, list] of Object.entries(schemas)) {
   const ajv = new Ajv2020({strictTypes: false});
   addFormats(ajv);
-  ajv.addVocabulary(["x-reason", "x-secret-patterns", "x-rules"]);
+  const annotations = new Set();  // every x- keyword the contract uses, whatever it is
+  JSON.stringify(list, (key, value) => (key.startsWith("x-") && annotations.add(key), value));
+  ajv.addVocabulary([...annotations]);
   for (const schema of list) ajv.addSchema(schema);
   validators[version] = ajv;
 }
