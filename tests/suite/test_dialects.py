@@ -7,6 +7,7 @@ of faults per dialect; `nox -s mutants -- --assumptions FILE` runs them all.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,29 @@ def test_a_fault_that_breaks_nothing_in_a_dialect_is_not_applicable() -> None:
     assert not applies_in("created_200", apikey)  # 200 is that dialect's success status
     assert not applies_in("no_rate_limit_headers", token)  # it names none
     assert applies_in("created_200", load_assumptions())
+
+
+@pytest.mark.slow
+def test_calibrate_then_run_passes_against_a_hub_in_another_dialect(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """The issue's hub (X-Api-Key, 0-based per_page, bare array + X-Total-Count, 200 on
+    create, string errors, RateLimit-*, public registries, no OpenAPI): calibrate writes the
+    override file, and run with it passes with nothing failed and nothing mismatched."""
+    from ihub_conformance.cli import main
+    from ihub_conformance.reference.server import running_reference_hub
+
+    key, unbound = canary_key(), canary_key() + "-unbound"
+    monkeypatch.setenv("OPS_HUB_KEY", key)
+    monkeypatch.setenv("IHUB_UNBOUND_KEY", unbound)
+    dialect = load_assumptions(override=contracts_dir() / "v1" / "dialects" / "apikey-array.yaml")
+    out = tmp_path / "site.yaml"
+    with running_reference_hub(key=key, unbound_key=unbound, assumptions=dialect) as hub:
+        assert main(["calibrate", "--target", hub.base_url, "--allow-writes",
+                     "--out", str(out)]) in (0, 1)  # 1: the default page size stays unseen
+        assert key not in out.read_text(encoding="utf-8")
+        # a loopback test double: no need for the live default of 5 requests a second
+        code = main(["run", "--target", hub.base_url, "--allow-writes", "--assumptions",
+                     str(out), "--report-dir", str(tmp_path / "reports"),
+                     "--rate-limit", "1000/s", "--examples", "2"])
+    report = json.loads((tmp_path / "reports" / "conformance.json").read_text())
+    assert code == 0 and report["verdict"] == "pass", capsys.readouterr().out[-2000:]
