@@ -247,8 +247,8 @@ def test_key_index_costs_eight_bytes_per_key() -> None:
     index = _KeyIndex()
     rng = random.Random(2)
     hashes = [rng.getrandbits(63) for _ in range(20000)]
-    assert all(index.add(h) for h in hashes)
-    assert not any(index.add(h) for h in hashes[:100])
+    assert all(index.note(0, h) for h in hashes)
+    assert not any(index.note(1, h) for h in hashes[:100])
     stored = sum(len(b) * b.itemsize for b in index.buckets)
     assert stored == 8 * 20000
 

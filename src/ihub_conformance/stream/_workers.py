@@ -174,9 +174,9 @@ def _picklable(exc: BaseException) -> BaseException:
 def _merge(result: _ChunkResult, offset: int, keys: _es._KeyIndex,
            summary: StreamSummary) -> Iterator[Finding]:
     """One chunk's findings, renumbered, with duplicates resolved in line order."""
-    add = keys.add
+    note = keys.note
     dups = [number for number, h in zip(result.numbers, result.hashes, strict=True)
-            if not add(h)]
+            if not note(number, h)]
     by_line: dict[int, list[Finding]] = {}
     for f in result.findings:
         by_line.setdefault(f.line, []).append(f)

@@ -46,7 +46,7 @@ import jsonschema_rs
 import msgspec
 
 from ihub_conformance.contract.loader import load_contract, refuse_retrieval
-from ihub_conformance.documents import count_keys, space_after_quote
+from ihub_conformance.documents import count_keys
 from ihub_conformance.errors import ConformanceError
 from ihub_conformance.stream._regex import first_match_end, quotes_for_anchors
 from ihub_conformance.stream.guard import guard_pattern
@@ -56,6 +56,8 @@ from ihub_conformance.validation.rules import idempotency_key
 _METADATA = "interaction-event.schema.json#/$defs/ActivityCoreMetadata/properties"
 _DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _EVENT_KEYS = 7  # widgetId, eventType, metadata and metadata's four (viewContext optional)
+# White space after a quote (`"key" : 1`): `":` would not count the keys (`_repeats_a_key`).
+_SPACED_KEY = '"[ \\t\\n\\r]'
 _REMEMBERED = 4096  # distinct valid values kept per field
 MAX_LINE = 2048  # bytes: below every maxLength in the event schema and orjson's depth limit
 # RFC 3339 date-times every engine accepts: real calendar days except Feb 29, hours 00-23,
@@ -125,15 +127,20 @@ def fast_path(version: str = "v1") -> FastPath:
                 or (context not in contexts and not _admit(contexts, context_ok, context))
                 or (event.widgetId not in widgets
                     and not _admit(widgets, uuid, event.widgetId))
-                # msgspec keeps the last of repeated keys: a line with more `":` than
-                # decoded keys may repeat one, and the engine decides it.
-                or space_after_quote(raw)
-                or raw.count(b'":') != _EVENT_KEYS + (event.viewContext is not msgspec.UNSET)
-                + count_keys(md.attributes)):
+                or _repeats_a_key(raw, event)):
             return None
         return key
 
     return _with_guard(version, contract.schemas, key_of)
+
+
+def _repeats_a_key(raw: bytes, event: Any) -> bool:
+    """msgspec keeps the last of repeated keys: a line with more `":` than decoded keys may
+    repeat one (the engine decides). In a line the guard passed every `":` ends a key (no
+    escapes, no white space after a quote), so flat attributes need no walk."""
+    attributes = event.metadata.attributes
+    keys = raw.count(b'":') - _EVENT_KEYS - (event.viewContext is not msgspec.UNSET)
+    return keys != len(attributes) and keys != count_keys(attributes)
 
 
 def _with_guard(version: str, schemas: dict[str, Any],
@@ -141,6 +148,7 @@ def _with_guard(version: str, schemas: dict[str, Any],
     """The tier with its block guard: the string checks plus the forbidden field names."""
     guards = [guard_pattern(version)]
     guards += [f"(?:{quotes_for_anchors(p)})" for p in _forbidden_names(schemas)]
+    guards.append(_SPACED_KEY)
     pattern = "|".join(guards)
     guard = jsonschema_rs.validator_for({"not": {"pattern": pattern}},
                                         pattern_options=jsonschema_rs.RegexOptions()).is_valid

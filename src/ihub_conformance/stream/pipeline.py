@@ -123,18 +123,15 @@ class _KeyIndex:
         """Distinct keys recorded."""
         return sum(map(len, self.buckets))
 
-    def add(self, h: int) -> bool:
-        """Record `h`; True when it is new (False: a duplicate)."""
+    def note(self, number: int, h: int) -> bool:
+        """Record key hash `h` of line `number`; True when it is new (False: a duplicate).
+        The line number is not kept (`_KeyLog` keeps it)."""
         bucket = self.buckets[h & 4095]
         i = bisect_left(bucket, h)
         if i < len(bucket) and bucket[i] == h:
             return False
         bucket.insert(i, h)
         return True
-
-    def note(self, number: int, h: int) -> bool:
-        """`add`, in the signature `_check_lines` calls (the line number is not needed)."""
-        return self.add(h)
 
 
 class _KeyLog:

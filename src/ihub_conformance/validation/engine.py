@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import functools
 import re
-import re._constants as _re_constants
-import re._parser as _re_parser
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -298,60 +296,19 @@ def _show(value: Any) -> str:
     return f"(a {json_type(value)})"
 
 
-_secret_patterns: dict[int, list[tuple[str, re.Pattern[str], str]]] = {}
+_secret_patterns: dict[int, list[tuple[str, re.Pattern[str]]]] = {}
 
 
 def _secret_kind(node: dict[str, Any], value: str) -> str | None:
     """Which of the node's secret patterns the value matches (error path only)."""
     compiled = _secret_patterns.get(id(node))
     if compiled is None:
-        compiled = [(reason, re.compile(pattern), _required_chars(pattern))
-                    for reason, pattern in node["x-secret-patterns"]]
+        compiled = [(reason, re.compile(pattern)) for reason, pattern in node["x-secret-patterns"]]
         _secret_patterns[id(node)] = compiled
-    for reason, pattern, required in compiled:
-        # A value lacking a character every match needs cannot match: skip the search
-        # (URL patterns cost ~5 µs on a long token, scanning it from every position).
-        if all(map(value.__contains__, required)) and pattern.search(value):
+    for reason, pattern in compiled:
+        if pattern.search(value):
             return reason
     return None
-
-
-def _required_chars(pattern: str) -> str:
-    """Characters every match of `pattern` contains (a sound filter; empty when unsure).
-
-    Read from re's own parse of the pattern: literals in sequence, in every branch of an
-    alternation, in repeats of at least one. Under IGNORECASE only caseless ASCII
-    characters count, since a letter has other spellings there.
-    """
-    try:
-        parsed = _re_parser.parse(pattern)
-        return "".join(sorted(_required(parsed.data, parsed.state.flags)))
-    except Exception:  # an unfamiliar parse tree (another Python): no filter, same result
-        return ""
-
-
-def _required(items: Any, flags: int) -> set[str]:
-    found: set[str] = set()
-    for op, arg in items:
-        if op == _re_constants.LITERAL:
-            char = chr(arg)
-            if not flags & re.IGNORECASE or (char.isascii() and not char.isalpha()):
-                found.add(char)
-        elif op == _re_constants.SUBPATTERN:
-            _, add_flags, del_flags, sub = arg
-            found |= _required(sub, (flags | add_flags) & ~del_flags)
-        elif op in _REPEATS and arg[0] >= 1:
-            found |= _required(arg[2], flags)
-        elif op == _re_constants.BRANCH:
-            found |= set.intersection(*(_required(branch, flags) for branch in arg[1]))
-        elif op == _re_constants.ATOMIC_GROUP:
-            found |= _required(arg, flags)
-        # Anything else (classes, anchors, lookarounds, back-references) requires nothing.
-    return found
-
-
-_REPEATS = (_re_constants.MAX_REPEAT, _re_constants.MIN_REPEAT,
-            _re_constants.POSSESSIVE_REPEAT)
 
 
 _lock = threading.Lock()
