@@ -116,6 +116,10 @@ def classify(excinfo: pytest.ExceptionInfo[BaseException] | None) -> tuple[str, 
             return "mismatch", leaves[0]
     if isinstance(exc, AssumptionMismatch):
         return "mismatch", exc
+    # Hypothesis reports distinct errors of one test together: all mismatches is one.
+    leaves = _failures(exc) if isinstance(exc, BaseExceptionGroup) else []
+    if leaves and all(isinstance(leaf, AssumptionMismatch) for leaf in leaves):
+        return "mismatch", leaves[0]
     if isinstance(exc, Unverifiable):
         return "unverifiable", exc.reason
     return "other", None
@@ -162,3 +166,10 @@ def status_mismatch(assumptions: Any, response: httpx.Response,
         return AssumptionMismatch(asm, f"{expected} at {request.url.path}", code,
                                   f"{what}: the register guessed this read's path")
     return None
+
+
+def _failures(group: BaseException) -> list[BaseException]:
+    inner = getattr(group, "exceptions", None)
+    if not inner:
+        return [group]
+    return [leaf for exc in inner for leaf in _failures(exc)]
