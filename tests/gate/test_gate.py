@@ -26,7 +26,8 @@ SIX = ["1", "2", "3", "4", "5", "6"]
 
 
 @pytest.mark.requirement("GATE-01", "GATE-02", "GATE-03", "GATE-04", "GATE-05", "GATE-06",
-                         "GATE-07", "FBK-01", "FBK-03", "FBK-04", "SEC-01", "ACS-06")
+                         "GATE-07", "FBK-01", "FBK-03", "FBK-04", "SEC-01", "ACS-06",
+                         "ACS-09")
 def test_faithful_configuration_passes_every_gate(tmp_path, capsys, monkeypatch):
     key = canary_key()
     monkeypatch.setenv("OPS_HUB_KEY", key)  # the embedded hub takes its key from here
@@ -46,6 +47,8 @@ def test_faithful_configuration_passes_every_gate(tmp_path, capsys, monkeypatch)
     decision = run.report["fallbackDecision"]
     assert "not decided here" in decision and "every required gate passes" in decision
     assert run.check("fallback")["required"] is False  # beside the six gates (GATE-07)
+    assert "inter_hub_sink on the fallback rows: inter_hub_sink_deferred (ACS-09, temporary)" \
+        in run.check("fallback")["notes"]  # gate 5 passes: consistent, nothing more said
     assert "ops-access-path-checked" in run.check("fallback")["coveredEventTypes"]
     # the console table and the report paths
     assert "verdict: go (exit 0)" in run.out and "gate.json" in run.out

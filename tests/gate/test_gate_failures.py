@@ -334,3 +334,15 @@ def test_smoke_faults_fail_gate_6(fault, failing, what, tmp_path, capsys, monkey
     assert run.code == 1
     assert run.failing == failing
     assert what in {f["what"] for f in run.failures("6")}
+
+
+@pytest.mark.requirement("ACS-09")
+def test_sink_states_that_disagree_with_gate_5_are_noted(tmp_path, capsys, monkeypatch):
+    seed = default_seed()
+    for row in seed["progress"]:
+        if isinstance(row.get("detail"), dict) and "inter_hub_sink" in row["detail"]:
+            row["detail"]["inter_hub_sink"] = "missing_inter_hub_config"
+    run = _gate_on_own_hub(monkeypatch, capsys, tmp_path, seed=seed)
+    assert run.status("5") == "pass"
+    assert any("missing_inter_hub_config" in note and "should say inter_hub_sink_deferred"
+               in note for note in run.check("fallback")["notes"]), run.check("fallback")

@@ -51,6 +51,7 @@ class GateContext:
     state_hub_url: str | None = None
     authenticated: bool = False
     consumer: dict[str, Any] | None = None
+    runtime_config_status: str | None = None  # gate 5's verdict, read beside the fallback
     manifest: dict[str, Any] | None = None
     _cache: dict[str, Any] = field(default_factory=dict)
 

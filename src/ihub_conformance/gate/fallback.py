@@ -82,8 +82,25 @@ def check_fallback(ctx: GateContext) -> CheckOutcome:
         state = "present" if DEFERRED in covered else "absent"
         out.notes.append(f"fallback evidence covers {', '.join(covered) or 'no named type'}; "
                          f"access-path evidence ({DEFERRED}, deferred) is {state} on this path")
+    _note_sink_states(ctx, out, probes)
     out.settle(f"{len(probes)} {EVENT_TYPE} event(s): compact and free of secrets")
     return out
+
+
+def _note_sink_states(ctx: GateContext, out: CheckOutcome, probes: list[dict[str, Any]]) -> None:
+    """ACS-09 beside gate 5: until real submission the sink says missing_inter_hub_config
+    (no Inter-Hub config) or inter_hub_sink_deferred (configured, not submitting yet)."""
+    states = sorted({str(p["detail"].get("inter_hub_sink")) for p in probes
+                     if isinstance(p.get("detail"), dict)})
+    if not states:
+        return
+    expected = {"pass": "inter_hub_sink_deferred", "fail": "missing_inter_hub_config"}.get(
+        ctx.runtime_config_status or "")
+    line = f"inter_hub_sink on the fallback rows: {', '.join(states)} (ACS-09, temporary)"
+    if expected and states != [expected]:
+        line += (f"; gate 5 is {ctx.runtime_config_status}, so new rows should say {expected}"
+                 " - older rows may predate the runtime config")
+    out.notes.append(line)
 
 
 def _check_event(ctx: GateContext, out: CheckOutcome, event: dict[str, Any], where: str) -> None:

@@ -187,6 +187,7 @@ def run_gate(config: GateConfig) -> GateResult:
                     f"target unreachable: {exc}"))
         finally:
             ctx.client.close()
+        ctx.runtime_config_status = outcomes["5"].status
         outcomes[FALLBACK] = check_fallback(ctx)
     for gate_id, outcome in outcomes.items():
         outcome.required = gate_id in config.required
