@@ -243,3 +243,44 @@ def read_yaml(path: Path, *, syntax: str = "YAML") -> Any:
         return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except PARSE_ERRORS as exc:
         raise refusal(str(path), exc, syntax) from None
+
+
+def load_document(path: str) -> Any:
+    """The one document loader: a JSON or YAML document from a file or stdin ('-'), under
+    this module's rules; InputError (one line) when it is unreadable or refused."""
+    source = "<stdin>" if path == "-" else path
+    try:
+        if path == "-":
+            text = standard_input().read().decode("utf-8")
+        else:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+    except UnicodeDecodeError:
+        raise InputError(source, "not valid JSON/YAML: not UTF-8 text") from None
+    except OSError as exc:
+        raise InputError(source, f"cannot read: {exc.strerror or exc}") from None
+    return parse_document(text, source)
+
+
+def parse_document(text: str, source: str) -> Any:
+    """Parse JSON (when it looks like JSON) or YAML into plain JSON values (documents' rules)."""
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if not stripped:
+        raise InputError(source, "not valid JSON/YAML: empty document")
+    try:
+        if stripped[0] in "{[":
+            return loads_json(stripped)
+        documents = list(yaml.load_all(stripped, Loader=PlainLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise InputError(source, f"not valid JSON/YAML: {where}{problem}") from None
+    except PARSE_ERRORS as exc:
+        raise refusal(source, exc, "JSON/YAML") from None
+    if len(documents) != 1:
+        found = len(documents)
+        raise InputError(source, f"not valid JSON/YAML: expected one document, found {found}")
+    # Round-trip through JSON: YAML may produce non-string keys or other types
+    # that JSON (and so the contract) cannot hold; they become strings.
+    return json.loads(json.dumps(documents[0], default=str))

@@ -6,17 +6,9 @@ import argparse
 import json
 from typing import Any
 
-import yaml
-
 from ihub_conformance.contract.loader import DEFAULT_VERSION, load_contract
-from ihub_conformance.documents import (
-    PARSE_ERRORS,
-    PlainLoader,
-    loads_json,
-    refusal,
-    standard_input,
-)
-from ihub_conformance.errors import EXIT_FINDINGS, EXIT_OK, InputError
+from ihub_conformance.documents import load_document
+from ihub_conformance.errors import EXIT_FINDINGS, EXIT_OK
 from ihub_conformance.validation.engine import Violation, validator_for
 
 HELP = "Validate a widget mapping, interaction event, manifest, widget or progress list."
@@ -120,43 +112,3 @@ def _print_text(source: str, kind: str, version: str, found: list[Violation]) ->
         print(f"{source}: invalid {kind}: {len(found)} {noun} (contract {version})")
     else:
         print(f"{source}: valid {kind} (contract {version})")
-
-
-def load_document(path: str) -> Any:
-    """Read a JSON or YAML document from a file or stdin ('-'); InputError when unreadable."""
-    source = "<stdin>" if path == STDIN else path
-    try:
-        if path == STDIN:
-            text = standard_input().read().decode("utf-8")
-        else:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-    except UnicodeDecodeError:
-        raise InputError(source, "not valid JSON/YAML: not UTF-8 text") from None
-    except OSError as exc:
-        raise InputError(source, f"cannot read: {exc.strerror or exc}") from None
-    return parse_document(text, source)
-
-
-def parse_document(text: str, source: str) -> Any:
-    """Parse JSON (when it looks like JSON) or YAML into plain JSON values (documents' rules)."""
-    stripped = text.lstrip("\ufeff \t\r\n")
-    if not stripped:
-        raise InputError(source, "not valid JSON/YAML: empty document")
-    try:
-        if stripped[0] in "{[":
-            return loads_json(stripped)
-        documents = list(yaml.load_all(stripped, Loader=PlainLoader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise InputError(source, f"not valid JSON/YAML: {where}{problem}") from None
-    except PARSE_ERRORS as exc:
-        raise refusal(source, exc, "JSON/YAML") from None
-    if len(documents) != 1:
-        found = len(documents)
-        raise InputError(source, f"not valid JSON/YAML: expected one document, found {found}")
-    # Round-trip through JSON: YAML may produce non-string keys or other types
-    # that JSON (and so the contract) cannot hold; they become strings.
-    return json.loads(json.dumps(documents[0], default=str))
