@@ -183,3 +183,88 @@ def test_tests_mirror_the_packages():
     tests = Path(__file__).resolve().parent
     for package in MAY_IMPORT:
         assert (tests / package).is_dir(), f"tests/{package}/ is missing"
+
+
+# -- tests reach packages through public names ---------------------------------------------
+TEST_DIRS = (ROOT / "tests", ROOT / "conformance")
+
+
+def _test_files() -> list[Path]:
+    return sorted(path for folder in TEST_DIRS for path in folder.rglob("*.py"))
+
+
+def _private_part(dotted: str) -> str | None:
+    """The first `_private` part of `ihub_conformance.a.b` below the root, if any (the shared
+    top-level modules such as `_paths` are everyone's)."""
+    parts = dotted.split(".")[1:]
+    if parts and ".".join(parts[:1]) in SHARED:
+        parts = parts[1:]
+    return next((p for p in parts if p.startswith("_") and not p.startswith("__")), None)
+
+
+def private_reaches(source: str) -> list[tuple[str, str]]:
+    """(package, reached name) for every private name of this package that `source` reaches:
+    `from pkg.mod import _name`, a private module, `module._name` through an imported module
+    and `setattr(module, "_name", ...)` (monkeypatching)."""
+    tree = ast.parse(source)
+    modules: dict[str, str] = {}  # local name -> dotted module it stands for
+    found: list[tuple[str, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 \
+                and node.module.split(".")[0] == "ihub_conformance":
+            for alias in node.names:
+                dotted = f"{node.module}.{alias.name}"
+                if _private_part(dotted):
+                    found.append((_top(dotted), dotted))
+                modules[alias.asname or alias.name] = dotted
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "ihub_conformance":
+                    if _private_part(alias.name):
+                        found.append((_top(alias.name), alias.name))
+                    modules[alias.asname or alias.name.split(".")[0]] = alias.name
+    for node in ast.walk(tree):
+        target, name = None, None
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            target, name = node.value.id, node.attr
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "setattr" \
+                and len(node.args) >= 2 and isinstance(node.args[0], ast.Name) \
+                and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
+            target, name = node.args[0].id, node.args[1].value
+        if target in modules and name and _private_part(f"ihub_conformance.{name}"):
+            found.append((_top(modules[target]), f"{modules[target]}.{name}"))
+    return found
+
+
+def _test_package(path: Path) -> str | None:
+    """The package a test file tests: its folder under tests/ (None for conformance/)."""
+    parts = path.relative_to(ROOT).parts
+    return parts[1] if parts[0] == "tests" and len(parts) > 2 else None
+
+
+def test_no_test_reaches_a_private_name_of_another_package() -> None:
+    bad = [f"{path.relative_to(ROOT)} -> {name}" for path in _test_files()
+           for package, name in private_reaches(path.read_text(encoding="utf-8"))
+           if package != _test_package(path)]
+    assert bad == [], "test through the package's public API, or make the seam public"
+
+
+def test_the_stream_tests_use_only_public_names() -> None:
+    bad = [f"{path.relative_to(ROOT)} -> {name}"
+           for path in sorted((ROOT / "tests" / "stream").glob("*.py"))
+           for _, name in private_reaches(path.read_text(encoding="utf-8"))]
+    assert bad == []
+
+
+@pytest.mark.parametrize("source", [
+    "from ihub_conformance.stream.pipeline import _KeyIndex",
+    "from ihub_conformance.stream import _workers",
+    "import ihub_conformance.stream._workers as w",
+    "from ihub_conformance.stream import pipeline as p\np._tier = None",
+    "from ihub_conformance.stream import pipeline\nmonkeypatch.setattr(pipeline, '_tier', 1)",
+])
+def test_the_private_name_rule_sees_each_way_in(source: str) -> None:
+    assert private_reaches(source), source
+    assert not private_reaches("from ihub_conformance._paths import ROOT\n"
+                               "from ihub_conformance.stream import pipeline\n"
+                               "pipeline.check_stream([])")

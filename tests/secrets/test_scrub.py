@@ -78,5 +78,5 @@ def test_every_output_path_scrubs_every_spelling(text: str, tmp_path: Path) -> N
         assert not contains_literal(out, CANARY), out
     # `run`: files pytest left in the report directory
     (tmp_path / "junit.xml").write_text(text, encoding="utf-8")
-    run_command._scrub_tree(tmp_path, [CANARY])
+    run_command.scrub_tree(tmp_path, [CANARY])
     assert not contains_literal((tmp_path / "junit.xml").read_bytes(), CANARY)

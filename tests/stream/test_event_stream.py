@@ -242,9 +242,9 @@ def test_non_object_and_blank_lines(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_key_index_costs_eight_bytes_per_key() -> None:
-    from ihub_conformance.stream.pipeline import _KeyIndex
+    from ihub_conformance.stream.pipeline import KeyIndex
 
-    index = _KeyIndex()
+    index = KeyIndex()
     rng = random.Random(2)
     hashes = [rng.getrandbits(63) for _ in range(20000)]
     assert all(index.note(0, h) for h in hashes)

@@ -16,10 +16,9 @@ from ihub_conformance.contract.loader import available_versions, load_contract
 from ihub_conformance.errors import ConformanceError
 from ihub_conformance.secrets.scan import prefilter_validator
 from ihub_conformance.stream import fastpath as stream_fastpath
-from ihub_conformance.stream import pipeline as event_stream
-from ihub_conformance.stream._regex import ascii_classes, first_match_end, has_anchor
 from ihub_conformance.stream.fastpath import MAX_LINE, fast_path, require_known_shape
-from ihub_conformance.stream.pipeline import check_stream
+from ihub_conformance.stream.pipeline import StreamSummary, check_stream
+from ihub_conformance.stream.raw_patterns import ascii_classes, first_match_end, has_anchor
 from ihub_conformance.validation.engine import validator_for
 from ihub_conformance.validation.rules import idempotency_key
 
@@ -31,16 +30,7 @@ from event_generator import gen  # noqa: E402
 
 def _engine_findings(line: bytes, version: str = "v1") -> list[dict]:
     """The engine's verdict on one line, with the tier switched off."""
-    saved = event_stream._tier
-    event_stream._tier = _engine_only  # type: ignore[assignment]
-    try:
-        return [f.as_dict() for f in check_stream([line], contract=version)]
-    finally:
-        event_stream._tier = saved  # type: ignore[assignment]
-
-
-def _engine_only(version: str) -> tuple:
-    return event_stream._engine_only, event_stream._no_proof
+    return [f.as_dict() for f in check_stream([line], contract=version, tier=False)]
 
 
 def _accepts(line: bytes, version: str = "v1") -> bool:
@@ -291,25 +281,18 @@ def _mixed_stream(count: int, seed: int) -> list[bytes]:
     return out
 
 
-@pytest.mark.parametrize("scanner", ["hyperscan", "rust-regex"])
+@pytest.mark.parametrize("scanner", stream_fastpath.SCANNERS)
 def test_streams_get_the_same_findings_with_and_without_the_tier(
         scanner: str, monkeypatch: pytest.MonkeyPatch) -> None:
     lines = _mixed_stream(1500, seed=21)
-    if scanner == "rust-regex":
-        monkeypatch.setattr(stream_fastpath, "_hyperscan_flagged", lambda _p: None)
-    else:
+    if scanner == "hyperscan":
         pytest.importorskip("hyperscan")  # installed, it must take the guard pattern
-    stream_fastpath.fast_path.cache_clear()
-    try:
-        assert fast_path("v1").scanner == scanner
-        with_tier = event_stream.StreamSummary("v1")
-        found = [f.as_dict() for f in check_stream(lines, summary=with_tier)]
-        monkeypatch.setattr(event_stream, "_tier", _engine_only)
-        without = event_stream.StreamSummary("v1")
-        expected = [f.as_dict() for f in check_stream(lines, summary=without)]
-    finally:
-        monkeypatch.undo()
-        stream_fastpath.fast_path.cache_clear()
+    tier = fast_path("v1", scanner)  # ConformanceError if it cannot be had
+    monkeypatch.setattr(stream_fastpath, "fast_path", lambda version: tier)
+    with_tier = StreamSummary("v1")
+    found = [f.as_dict() for f in check_stream(lines, summary=with_tier)]
+    without = StreamSummary("v1")
+    expected = [f.as_dict() for f in check_stream(lines, summary=without, tier=False)]
     assert found == expected and found
     assert (with_tier.as_dict(), with_tier.valid, with_tier.lines) == (
         without.as_dict(), without.valid, without.lines)
@@ -333,12 +316,10 @@ def test_a_line_the_tier_leaves_unflagged_passes_the_engines_guard() -> None:
 
 
 def test_the_block_scan_flags_whatever_the_per_line_guard_flags() -> None:
-    fast = fast_path("v1")
     pytest.importorskip("hyperscan")
-    scan = stream_fastpath._hyperscan_flagged(fast.guard_pattern)
-    assert scan is not None, "hyperscan is installed but refuses the guard pattern"
+    scan = fast_path("v1", "hyperscan").flagged  # installed, it must take the guard pattern
     lines = [line + b"\n" for line in _corpus()]
-    per_line = stream_fastpath._per_line_flagged(fast.guard)
+    per_line = fast_path("v1", "rust-regex").flagged
     for start in range(0, len(lines), 64):
         block = lines[start:start + 64]
         assert per_line(block) <= scan(block)

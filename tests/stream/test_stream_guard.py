@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ihub_conformance.contract.loader import available_versions, load_contract
-from ihub_conformance.stream._regex import quotes_for_anchors
 from ihub_conformance.stream.guard import guard_pattern
+from ihub_conformance.stream.raw_patterns import quotes_for_anchors
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "fixtures" / "events"

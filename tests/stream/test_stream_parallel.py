@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from ihub_conformance.stream import parallel as stream_parallel
 from ihub_conformance.stream import pipeline as event_stream
-from ihub_conformance.stream.parallel import _boundaries, check_file, fork_available
+from ihub_conformance.stream import workers as stream_workers
+from ihub_conformance.stream.parallel import check_file, chunk_spans, fork_available
 from ihub_conformance.stream.pipeline import StreamSummary, check_stream, read_lines
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,8 +77,8 @@ def _one_process(path: Path) -> tuple[list[dict], dict]:
 def test_parallel_findings_and_summary_equal_one_process(tmp_path: Path, chunk: int,
                                                          in_memory: bool,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    if not in_memory:  # every chunk streamed through _Window (forked workers see this)
-        monkeypatch.setattr(stream_parallel, "_IN_MEMORY", 0)
+    if not in_memory:  # every chunk streamed line by line (forked workers see this)
+        monkeypatch.setattr(stream_workers, "IN_MEMORY_BYTES", 0)
     path = tmp_path / "mixed.jsonl"
     _mixed_stream(path)
     expected, expected_summary = _one_process(path)
@@ -105,7 +106,7 @@ def test_chunks_tile_the_file_at_line_starts(tmp_path: Path) -> None:
     path = tmp_path / "mixed.jsonl"
     _mixed_stream(path, 200)
     data = path.read_bytes()
-    spans = list(_boundaries(str(path), 333))
+    spans = list(chunk_spans(str(path), 333))
     assert spans[0][0] == 0 and spans[-1][1] == len(data)
     assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
     assert all(data[start - 1:start] == b"\n" for start, _ in spans[1:])
@@ -131,7 +132,7 @@ def test_cli_jobs_output_is_byte_identical(tmp_path: Path) -> None:
 @given(data=st.lists(st.sampled_from([b"a", b"{}", b"\n", b"\r", b"\r\n", b"\x0b", b"\x85"]),
                      max_size=30).map(b"".join))
 def test_chunks_split_into_the_lines_read_lines_gives(data: bytes) -> None:
-    assert list(stream_parallel._split(data)) == list(read_lines(io.BytesIO(data)))
+    assert list(stream_workers.split_lines(data)) == list(read_lines(io.BytesIO(data)))
 
 
 def test_jobs_auto_goes_parallel_only_for_big_files(
@@ -179,8 +180,8 @@ def test_a_worker_error_is_raised_in_the_caller(tmp_path: Path,
             raise OSError(5, "Input/output error")
         return real(path, start, end, contract)
 
-    real = stream_parallel._check_chunk
-    monkeypatch.setattr(stream_parallel, "_check_chunk", broken)
+    real = stream_workers.check_chunk
+    monkeypatch.setattr(stream_workers, "check_chunk", broken)
     with pytest.raises(OSError, match="Input/output error"):
         list(check_file(str(stream), jobs=2, chunk_bytes=2000))
     assert _no_children_left()
@@ -190,7 +191,7 @@ def test_a_worker_that_dies_is_reported_not_waited_for(tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     stream = tmp_path / "events.jsonl"
     _mixed_stream(stream)
-    monkeypatch.setattr(stream_parallel, "_check_chunk", lambda *_: os._exit(9))
+    monkeypatch.setattr(stream_workers, "check_chunk", lambda *_: os._exit(9))
     with pytest.raises(RuntimeError, match="exited without its results"):
         list(check_file(str(stream), jobs=2, chunk_bytes=2000))
     assert _no_children_left()
@@ -228,8 +229,8 @@ def test_pipe_chunks_give_the_lines_read_lines_gives(data: bytes, chunk: int) ->
     # Lines of 64 bytes or more stand in for over-long ones (MAX_LINE_BYTES, lowered).
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(event_stream, "MAX_LINE_BYTES", 64)
-        got = list(stream_parallel._lines_of(stream_parallel._payloads(io.BytesIO(data),
-                                                                       chunk)))
+        got = list(stream_parallel.lines_of(stream_parallel.pipe_chunks(io.BytesIO(data),
+                                                                         chunk)))
     assert got == list(read_lines(io.BytesIO(data), 64))
 
 
@@ -253,7 +254,7 @@ def test_a_pipe_workers_error_is_raised_and_no_worker_is_left(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "events.jsonl"
     _mixed_stream(path)
-    monkeypatch.setattr(stream_parallel, "_check_data", lambda *_: 1 / 0)
+    monkeypatch.setattr(stream_workers, "check_data", lambda *_: 1 / 0)
     with open(path, "rb") as fh, pytest.raises(ZeroDivisionError):
         list(stream_parallel.check_pipe(fh, jobs=2, chunk_bytes=2000))
     assert _no_children_left()
@@ -266,13 +267,11 @@ def test_a_pipe_workers_error_is_raised_and_no_worker_is_left(
 
 
 def test_sending_to_a_worker_that_has_ended_is_left_to_receive_to_report() -> None:
-    from ihub_conformance.stream import _workers as _stream_workers
-
     def work(_inbox: object) -> Iterator[object]:
         raise ZeroDivisionError
         yield  # a generator, as the workers' loops are
 
-    worker = _stream_workers._Worker(work, inbox=True)
+    worker = stream_workers.Worker(work, inbox=True)
     try:
         with pytest.raises(ZeroDivisionError):
             worker.receive()

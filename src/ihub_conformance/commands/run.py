@@ -205,7 +205,7 @@ def _run_pytest(command: list[str], env: dict[str, str], keys: list[str]) -> tup
     return child.returncode, list(tail)
 
 
-def _scrub_tree(report_dir: Path, keys: list[str]) -> None:
+def scrub_tree(report_dir: Path, keys: list[str]) -> None:
     """Replace the keys in every file pytest left in the report directory."""
     scrubber = Scrubber(dict.fromkeys(keys, REDACTED))
     if not scrubber:
@@ -280,7 +280,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         code, tail = _run_pytest(_pytest_command(args, report_dir), env, keys)
     finally:  # also when interrupted: whatever pytest wrote keeps no key
-        _scrub_tree(report_dir, keys)
+        scrub_tree(report_dir, keys)
     if code not in (_PYTEST_OK, _PYTEST_FAILED) or not results_path.is_file():
         raise _usage_failure(code, tail)
     results = json.loads(results_path.read_text(encoding="utf-8"))

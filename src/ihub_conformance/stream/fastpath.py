@@ -48,8 +48,8 @@ import msgspec
 from ihub_conformance.contract.loader import load_contract, refuse_retrieval
 from ihub_conformance.documents import count_keys
 from ihub_conformance.errors import ConformanceError
-from ihub_conformance.stream._regex import first_match_end, quotes_for_anchors
 from ihub_conformance.stream.guard import guard_pattern
+from ihub_conformance.stream.raw_patterns import first_match_end, quotes_for_anchors
 from ihub_conformance.validation.engine import validator_for
 from ihub_conformance.validation.rules import idempotency_key
 
@@ -85,9 +85,16 @@ class FastPath:
     max_line: int = MAX_LINE
 
 
+SCANNERS = ("hyperscan", "rust-regex")
+
+
 @functools.lru_cache(maxsize=8)
-def fast_path(version: str = "v1") -> FastPath:
-    """The tier for `version`'s event kind (ConformanceError: a shape it cannot follow)."""
+def fast_path(version: str = "v1", scanner: str | None = None) -> FastPath:
+    """The tier for `version`'s event kind (ConformanceError: a shape it cannot follow).
+
+    `scanner` picks the block guard's engine (one of SCANNERS; ConformanceError when it is
+    not available here); None: Hyperscan where it takes the pattern, else Rust regex.
+    """
     contract = load_contract(version)
     require_known_shape(contract.schemas)
     event_schema = contract.schemas["interaction-event"]
@@ -131,7 +138,7 @@ def fast_path(version: str = "v1") -> FastPath:
             return None
         return key
 
-    return _with_guard(version, contract.schemas, key_of)
+    return _with_guard(version, contract.schemas, key_of, scanner)
 
 
 def _repeats_a_key(raw: bytes, event: Any) -> bool:
@@ -143,8 +150,8 @@ def _repeats_a_key(raw: bytes, event: Any) -> bool:
     return keys != len(attributes) and keys != count_keys(attributes)
 
 
-def _with_guard(version: str, schemas: dict[str, Any],
-                key_of: Callable[[bytes], str | None]) -> FastPath:
+def _with_guard(version: str, schemas: dict[str, Any], key_of: Callable[[bytes], str | None],
+                scanner: str | None) -> FastPath:
     """The tier with its block guard: the string checks plus the forbidden field names."""
     guards = [guard_pattern(version)]
     guards += [f"(?:{quotes_for_anchors(p)})" for p in _forbidden_names(schemas)]
@@ -152,9 +159,13 @@ def _with_guard(version: str, schemas: dict[str, Any],
     pattern = "|".join(guards)
     guard = jsonschema_rs.validator_for({"not": {"pattern": pattern}},
                                         pattern_options=jsonschema_rs.RegexOptions()).is_valid
-    block_scan = _hyperscan_flagged(pattern)
+    if scanner not in (None, *SCANNERS):
+        raise ConformanceError(f"unknown guard scanner {scanner!r} (one of {SCANNERS})")
+    block_scan = None if scanner == "rust-regex" else _hyperscan_flagged(pattern)
     if block_scan is not None:
         return FastPath(guard, pattern, key_of, block_scan, "hyperscan")
+    if scanner == "hyperscan":
+        raise ConformanceError("Hyperscan is not installed here or refuses the guard pattern")
     return FastPath(guard, pattern, key_of, _per_line_flagged(guard), "rust-regex")
 
 

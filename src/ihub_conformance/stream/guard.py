@@ -18,7 +18,7 @@ from typing import Any
 
 from ihub_conformance.contract.loader import load_contract
 from ihub_conformance.secrets import scan as secret_scan
-from ihub_conformance.stream._regex import quotes_for_anchors
+from ihub_conformance.stream.raw_patterns import quotes_for_anchors
 
 __all__ = ["guard_pattern", "string_checks"]
 

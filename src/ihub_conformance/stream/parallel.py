@@ -7,9 +7,9 @@ reads the stream in chunks of whole lines and passes them to the workers through
 of slots in shared memory. Either way a worker runs `event_stream`'s checking loop. It
 cannot know the lines before its chunk, so it reports every line's idempotency-key hash
 instead of judging duplicates; the parent takes the chunks in order, resolves duplicates
-against one `_KeyIndex` in line order and adds the duplicate finding to each line exactly
+against one `KeyIndex` in line order and adds the duplicate finding to each line exactly
 where the one-process loop puts it (last). Findings, their order, line numbers and the
-summary equal `check_stream`'s (`_stream_workers` has the workers and the merge).
+summary equal `check_stream`'s (`workers` has the workers, their tasks and the merge).
 
 Memory stays bounded: a worker has at most one result waiting in its pipe (and, for a
 pipe, two chunks in the ring), a file chunk is read at once only up to 8 MB (else line by
@@ -32,59 +32,20 @@ from itertools import chain, islice
 from typing import IO, Any
 
 from ihub_conformance.stream import pipeline as _es
-from ihub_conformance.stream._workers import (
-    _check_data,
-    _ChunkResult,
-    _collect,
-    _compile,
-    _result_of,
-    _split,
-    _stopping,
-    _Worker,
-)
+from ihub_conformance.stream import workers as tasks
 from ihub_conformance.stream.pipeline import Finding, StreamSummary
+from ihub_conformance.stream.workers import (
+    ChunkResult,
+    Worker,
+    collect,
+    compile_tier,
+    result_of,
+    split_lines,
+    stopping,
+)
 
 CHUNK_BYTES = 1 << 21  # ~4,000 events of 500 bytes: small results, enough work per task
-_IN_MEMORY = 1 << 23  # chunks up to this size are read at once
-
-
-class _Window:
-    """`readline` over bytes [start, end) of an open file (feeds `read_lines`)."""
-
-    def __init__(self, fh: Any, size: int) -> None:
-        self._fh, self._left = fh, size
-
-    def readline(self, limit: int) -> bytes:
-        if self._left <= 0:
-            return b""
-        data: bytes = self._fh.readline(min(limit, self._left))
-        self._left -= len(data)
-        return data
-
-
-def _check_chunk(path: str, start: int, end: int, contract: str) -> _ChunkResult:
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        if end - start <= _IN_MEMORY:
-            return _check_data(fh.read(end - start), contract)  # the usual chunk
-        # A chunk grown by very long lines: stream it.
-        counted = _Counted(_es.read_lines(_Window(fh, end - start)))  # type: ignore[arg-type]
-        return _result_of(counted, contract, lambda: counted.n)
-
-
-class _Counted:
-    """An iterator that counts what it yields (raw lines, blank ones too)."""
-
-    def __init__(self, it: Iterator[bytes]) -> None:
-        self._it, self.n = it, 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        for item in self._it:
-            self.n += 1
-            yield item
-
-
-def _boundaries(path: str, chunk: int) -> Iterator[tuple[int, int]]:
+def chunk_spans(path: str, chunk: int) -> Iterator[tuple[int, int]]:
     """Byte ranges of `path`, each starting at a line start (never reads a whole line)."""
     size = os.path.getsize(path)
     with open(path, "rb") as fh:
@@ -112,21 +73,21 @@ def check_file(path: str, *, contract: str = "v1", summary: StreamSummary | None
                jobs: int = 2, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Finding]:
     """Findings for the JSON Lines file at `path`, checked by `jobs` processes (lazy)."""
     summary = summary if summary is not None else StreamSummary(contract)
-    spans = list(_boundaries(path, chunk_bytes)) if jobs > 1 and fork_available() else []
+    spans = list(chunk_spans(path, chunk_bytes)) if jobs > 1 and fork_available() else []
     jobs = min(jobs, len(spans))
     if jobs <= 1:
         with open(path, "rb") as fh:
             yield from _es.check_stream(_es.read_lines(fh), contract=contract, summary=summary)
         return
-    _compile(contract)
+    compile_tier(contract)
     # Worker j checks chunks j, j + jobs, ... itself (it reads the file) and sends each
     # result down its own pipe; the parent reads them in file order.
-    with _stopping([]) as workers:
+    with stopping([]) as workers:
         for j in range(jobs):
-            workers.append(_Worker(lambda _inbox, mine=spans[j::jobs]: (
-                _check_chunk(path, start, end, contract) for start, end in mine),
+            workers.append(Worker(lambda _inbox, mine=spans[j::jobs]: (
+                tasks.check_chunk(path, start, end, contract) for start, end in mine),
                 siblings=workers))
-        yield from _collect(workers, summary, lambda: len(spans))
+        yield from collect(workers, summary, lambda: len(spans))
 
 
 def check_pipe(stream: IO[bytes], *, contract: str = "v1",
@@ -140,21 +101,21 @@ def check_pipe(stream: IO[bytes], *, contract: str = "v1",
     a worker. A stream of less than two chunks is checked in this process.
     """
     summary = summary if summary is not None else StreamSummary(contract)
-    payloads = _payloads(stream, chunk_bytes)
+    payloads = pipe_chunks(stream, chunk_bytes)
     head = list(islice(payloads, 2)) if jobs > 1 and fork_available() else []
     jobs = min(jobs, len(head))
     if jobs <= 1:
-        yield from _es.check_stream(_lines_of(chain(head, payloads)), contract=contract,
+        yield from _es.check_stream(lines_of(chain(head, payloads)), contract=contract,
                                     summary=summary)
         return
-    _compile(contract)
+    compile_tier(contract)
     slots = 2 * jobs  # two chunks in flight per worker: one being checked, one waiting
     slot_bytes = chunk_bytes + _es.MAX_LINE_BYTES  # a chunk plus a line left over
     # Anonymous shared memory: the workers forked below see the parent's writes, and the
     # input (secrets and all) never touches the disk.
-    with mmap.mmap(-1, slots * slot_bytes) as ring, _stopping([]) as workers:
+    with mmap.mmap(-1, slots * slot_bytes) as ring, stopping([]) as workers:
         for _ in range(jobs):
-            workers.append(_Worker(lambda inbox: _check_slots(inbox, ring, slot_bytes,
+            workers.append(Worker(lambda inbox: _check_slots(inbox, ring, slot_bytes,
                                                               contract),
                                    inbox=True, siblings=workers))
         source = chain(head, payloads)
@@ -177,14 +138,14 @@ def check_pipe(stream: IO[bytes], *, contract: str = "v1",
         for _ in range(slots):
             send_next()
         # Result i frees slot i % slots: the chunk it held was read before it was checked.
-        yield from _collect(workers, summary, lambda: sent, send_next)
+        yield from collect(workers, summary, lambda: sent, send_next)
 
 
 _END: Any = object()
 
 
 def _check_slots(inbox: Any, ring: mmap.mmap, slot_bytes: int, contract: str,
-                 ) -> Iterator[_ChunkResult]:
+                 ) -> Iterator[ChunkResult]:
     """A pipe worker's loop: (slot, length) messages until the parent closes the inbox."""
     while True:
         try:
@@ -192,12 +153,12 @@ def _check_slots(inbox: Any, ring: mmap.mmap, slot_bytes: int, contract: str,
         except EOFError:
             return
         if length < 0:  # one line longer than MAX_LINE_BYTES, already skipped
-            yield _result_of([_es.OVERLONG], contract, lambda: 1)
+            yield result_of([_es.OVERLONG], contract, lambda: 1)
         else:
-            yield _check_data(ring[slot * slot_bytes:slot * slot_bytes + length], contract)
+            yield tasks.check_data(ring[slot * slot_bytes:slot * slot_bytes + length], contract)
 
 
-def _payloads(stream: IO[bytes], chunk_bytes: int) -> Iterator[bytes | None]:
+def pipe_chunks(stream: IO[bytes], chunk_bytes: int) -> Iterator[bytes | None]:
     """`stream` in chunks of whole lines (about `chunk_bytes`; the last may lack its
     newline), with None standing for a line of MAX_LINE_BYTES or more: it is skipped
     without being held, as read_lines does. Memory: one chunk plus one short line."""
@@ -227,13 +188,13 @@ def _skip_line(stream: IO[bytes], chunk_bytes: int) -> bytes | None:
     return None
 
 
-def _lines_of(payloads: Iterable[bytes | None]) -> Iterator[bytes]:
+def lines_of(payloads: Iterable[bytes | None]) -> Iterator[bytes]:
     """The lines read_lines would give for the stream `payloads` came from."""
     for payload in payloads:
         if payload is None:
             yield _es.OVERLONG
         else:
-            yield from _split(payload)
+            yield from split_lines(payload)
 
 
 AUTO_PARALLEL_BYTES = 8 << 20  # 4 chunks: below this, forking workers saves little (measured:

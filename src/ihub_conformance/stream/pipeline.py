@@ -11,7 +11,7 @@ rule and one insertion into a compact key index. Lines the guard flags get the f
 schema and the secret prefilter; error objects, secret detectors and pointers are built
 only for lines that fail a fast check. The input is read line by line; memory does not
 depend on the stream's length except for 8 bytes per distinct idempotency key (see
-`_KeyIndex`). `--jobs N` spreads the input over N processes (stream_parallel).
+`KeyIndex`). `--jobs N` spreads the input over N processes (stream_parallel).
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ class StreamSummary:
                 f"{' (' + kinds + ')' if kinds else ''}; contract {self.contract}")
 
 
-class _KeyIndex:
+class KeyIndex:
     """Seen idempotency keys as 64-bit hashes in 4096 sorted arrays: 8 bytes per key.
 
     A Python set would cost ~100 bytes per key (int object plus slot); 200,000 distinct
@@ -125,7 +125,7 @@ class _KeyIndex:
 
     def note(self, number: int, h: int) -> bool:
         """Record key hash `h` of line `number`; True when it is new (False: a duplicate).
-        The line number is not kept (`_KeyLog` keeps it)."""
+        The line number is not kept (`KeyLog` keeps it)."""
         bucket = self.buckets[h & 4095]
         i = bisect_left(bucket, h)
         if i < len(bucket) and bucket[i] == h:
@@ -134,7 +134,7 @@ class _KeyIndex:
         return True
 
 
-class _KeyLog:
+class KeyLog:
     """Every keyed line's (number, hash), for a caller that resolves duplicates across
     chunks of a file (stream.parallel): here no line is a duplicate yet."""
 
@@ -188,25 +188,28 @@ def _safe_pointer(pointer: str) -> str:
 
 
 def check_stream(lines: Iterable[bytes], *, contract: str = "v1",
-                 summary: StreamSummary | None = None) -> Iterator[Finding]:
+                 summary: StreamSummary | None = None, tier: bool = True) -> Iterator[Finding]:
     """Findings for each line of a JSON Lines stream, in line order (lazy).
 
     Pass a `StreamSummary` to have its counts filled in as the stream is consumed.
+    `tier=False` sends every line to the engine: the reference verdict the tier must equal
+    (the differential tests and the benchmark use it; the output is the same either way).
     """
     summary = summary if summary is not None else StreamSummary(contract)
-    keys = _KeyIndex()
+    keys = KeyIndex()
     try:
-        yield from _check_lines(lines, contract, summary, keys)
+        yield from check_lines(lines, contract, summary, keys, _BLOCK if tier else None)
     finally:
         summary.distinct_keys = len(keys)
 
 
-def _check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
-                 keys: _KeyIndex | _KeyLog, tier_at: int = _BLOCK) -> Iterator[Finding]:
+def check_lines(lines: Iterable[bytes], contract: str, summary: StreamSummary,
+                keys: KeyIndex | KeyLog, tier_at: int | None = _BLOCK) -> Iterator[Finding]:
     """The checking loop: a block of lines at a time, each line proven valid by the tier
     (stream.fastpath) or judged by the engine (`_LineCheck`). `keys.note` records each
     keyed line. The tier is used from line `tier_at` on (0: from the start, for a caller
-    that has built it already; it costs ~0.1 s, more than a short stream is worth)."""
+    that has built it already; it costs ~0.1 s, more than a short stream is worth; None:
+    never, every line to the engine)."""
     check = _LineCheck(contract, keys.note)
     note = keys.note
     flagged, key_of = _tier(check.version) if tier_at == 0 else (_engine_only, _no_proof)

@@ -1,4 +1,5 @@
-"""Hyperscan, where it is installed: "where does the first match end?" over bytes.
+"""Patterns over raw JSON lines: anchors read as quotes (`quotes_for_anchors`), and
+Hyperscan, where it is installed: "where does the first match end?" over bytes.
 
 Hyperscan has wheels for x86-64 and macOS arm64 only, so every caller keeps a fallback
 (Rust regex through jsonschema-rs) and gets None here when Hyperscan is missing or cannot

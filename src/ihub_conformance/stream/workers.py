@@ -1,7 +1,7 @@
 """Forked workers for stream_parallel, and the parent's in-order merge of their results.
 
-A worker runs a generator of `_ChunkResult`s (one per chunk it checks) in a forked process
-and sends each down its own pipe; `_collect` reads chunk i from worker i % jobs, resolves
+A worker runs a generator of `ChunkResult`s (one per chunk it checks) in a forked process
+and sends each down its own pipe; `collect` reads chunk i from worker i % jobs, resolves
 duplicate idempotency keys across chunks in line order (`_merge`) and stops the workers
 however the caller's loop ends. A worker's exception is raised in the parent.
 """
@@ -20,12 +20,15 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
+from ihub_conformance.secrets.scan import prefilter_validator
 from ihub_conformance.stream import pipeline as _es
+from ihub_conformance.stream.fastpath import fast_path
 from ihub_conformance.stream.pipeline import Finding, StreamSummary
+from ihub_conformance.validation.engine import validator_for
 
 
 @dataclass
-class _ChunkResult:
+class ChunkResult:
     raw_lines: int  # lines read, blank ones included (line numbers advance by this)
     valid: int  # lines without findings of their own (a duplicate may still hit them)
     blank: int
@@ -34,22 +37,62 @@ class _ChunkResult:
     hashes: array  # its idempotency-key hash
 
 
-def _check_data(data: bytes, contract: str) -> _ChunkResult:
-    """A chunk in memory: `_split` cuts it exactly as read_lines cuts the stream. One raw
+IN_MEMORY_BYTES = 1 << 23  # chunks up to this size are read at once
+
+
+class _Window:
+    """`readline` over bytes [start, end) of an open file (feeds `read_lines`)."""
+
+    def __init__(self, fh: Any, size: int) -> None:
+        self._fh, self._left = fh, size
+
+    def readline(self, limit: int) -> bytes:
+        if self._left <= 0:
+            return b""
+        data: bytes = self._fh.readline(min(limit, self._left))
+        self._left -= len(data)
+        return data
+
+
+def check_chunk(path: str, start: int, end: int, contract: str) -> ChunkResult:
+    """A file worker's task: check bytes [start, end) of the file at `path`."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        if end - start <= IN_MEMORY_BYTES:
+            return check_data(fh.read(end - start), contract)  # the usual chunk
+        # A chunk grown by very long lines: stream it.
+        counted = _Counted(_es.read_lines(_Window(fh, end - start)))  # type: ignore[arg-type]
+        return result_of(counted, contract, lambda: counted.n)
+
+
+class _Counted:
+    """An iterator that counts what it yields (raw lines, blank ones too)."""
+
+    def __init__(self, it: Iterator[bytes]) -> None:
+        self._it, self.n = it, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for item in self._it:
+            self.n += 1
+            yield item
+
+
+def check_data(data: bytes, contract: str) -> ChunkResult:
+    """A chunk in memory: `split_lines` cuts it exactly as read_lines cuts the stream. One raw
     line per newline, plus an unterminated last line."""
     raw_lines = data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
-    return _result_of(_split(data), contract, lambda: raw_lines)
+    return result_of(split_lines(data), contract, lambda: raw_lines)
 
 
-def _result_of(lines: Any, contract: str, raw_lines: Callable[[], int]) -> _ChunkResult:
+def result_of(lines: Any, contract: str, raw_lines: Callable[[], int]) -> ChunkResult:
     summary = StreamSummary(contract)
-    log = _es._KeyLog()
-    found = list(_es._check_lines(lines, contract, summary, log, 0))
-    return _ChunkResult(raw_lines(), summary.valid, summary.blank, found, log.numbers,
+    log = _es.KeyLog()
+    found = list(_es.check_lines(lines, contract, summary, log, 0))
+    return ChunkResult(raw_lines(), summary.valid, summary.blank, found, log.numbers,
                         log.hashes)
 
 
-def _split(data: bytes) -> list[bytes] | Iterator[bytes]:
+def split_lines(data: bytes) -> list[bytes] | Iterator[bytes]:
     """`read_lines` over `data`, as one C-speed split when that gives the same lines."""
     # bytes.splitlines also splits at \r, and read_lines cuts lines of MAX_LINE_BYTES.
     if b"\r" not in data:
@@ -59,17 +102,17 @@ def _split(data: bytes) -> list[bytes] | Iterator[bytes]:
     return _es.read_lines(io.BytesIO(data), _es.MAX_LINE_BYTES)
 
 
-def _compile(contract: str) -> None:
+def compile_tier(contract: str) -> None:
     # Once, before the workers fork (each would otherwise pay ~0.2 s).
-    _es.stream_fastpath.fast_path(_es.validator_for("event", contract).version)
-    _es.secret_scan.prefilter_validator()
+    fast_path(validator_for("event", contract).version)
+    prefilter_validator()
 
 
-def _collect(workers: list[_Worker], summary: StreamSummary, chunks: Callable[[], int],
+def collect(workers: list[Worker], summary: StreamSummary, chunks: Callable[[], int],
              after: Callable[[], None] = lambda: None) -> Iterator[Finding]:
     """Results in order (chunk i from worker i % jobs), merged, while fewer than `chunks()`
     have arrived; `after()` runs as each result arrives."""
-    keys = _es._KeyIndex()
+    keys = _es.KeyIndex()
     offset = index = 0
     jobs = len(workers)
     while index < chunks():
@@ -82,7 +125,7 @@ def _collect(workers: list[_Worker], summary: StreamSummary, chunks: Callable[[]
 
 
 @contextmanager
-def _stopping(workers: list[_Worker]) -> Iterator[list[_Worker]]:
+def stopping(workers: list[Worker]) -> Iterator[list[Worker]]:
     """`workers` (filled inside the block), all stopped however the block ends: at the
     end, on an error (a failed fork among them), or when the caller stops reading."""
     try:
@@ -92,15 +135,15 @@ def _stopping(workers: list[_Worker]) -> Iterator[list[_Worker]]:
             worker.stop()
 
 
-class _Worker:
+class Worker:
     """A forked process sending the results `work(inbox)` yields, in order, down a pipe.
 
     With `inbox`, the parent sends it short messages (`send`) that `work` reads from its
     end of a second pipe until `close_inbox`.
     """
 
-    def __init__(self, work: Callable[[Any], Iterator[_ChunkResult]], inbox: bool = False,
-                 siblings: list[_Worker] | None = None) -> None:
+    def __init__(self, work: Callable[[Any], Iterator[ChunkResult]], inbox: bool = False,
+                 siblings: list[Worker] | None = None) -> None:
         reader, writer = multiprocessing.Pipe(duplex=False)
         inbox_reader, inbox_writer = multiprocessing.Pipe(duplex=False) if inbox else (None, None)
         pid = os.fork()
@@ -136,7 +179,7 @@ class _Worker:
         if self._inbox is not None and not self._inbox.closed:
             self._inbox.close()
 
-    def receive(self) -> _ChunkResult:
+    def receive(self) -> ChunkResult:
         try:
             item = pickle.loads(self._reader.recv_bytes())  # noqa: S301 (our own child)
         except EOFError:
@@ -171,7 +214,7 @@ def _picklable(exc: BaseException) -> BaseException:
     return exc
 
 
-def _merge(result: _ChunkResult, offset: int, keys: _es._KeyIndex,
+def _merge(result: ChunkResult, offset: int, keys: _es.KeyIndex,
            summary: StreamSummary) -> Iterator[Finding]:
     """One chunk's findings, renumbered, with duplicates resolved in line order."""
     note = keys.note
