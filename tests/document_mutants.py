@@ -6,11 +6,12 @@ reject every mutant the engine rejects).
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from ihub_conformance.documents import walk, with_value, without
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus" / "v1"
 KINDS = ["mapping", "event", "manifest", "widget", "progress"]
@@ -71,34 +72,6 @@ def _matches(patterns: list[str], path: Path_) -> bool:
     return any(re.fullmatch(pattern, dotted) for pattern in patterns)
 
 
-def _walk(node: Any, path: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
-    yield path, node
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _walk(value, (*path, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _walk(value, (*path, index))
-
-
-def _replace(doc: Any, path: Path_, value: Any) -> Any:
-    mutant = copy.deepcopy(doc)
-    node = mutant
-    for part in path[:-1]:
-        node = node[part]
-    node[path[-1]] = value
-    return mutant
-
-
-def _drop(doc: Any, path: Path_) -> Any:
-    mutant = copy.deepcopy(doc)
-    node = mutant
-    for part in path[:-1]:
-        node = node[part]
-    del node[path[-1]]
-    return mutant
-
-
 def _wrong_types(value: Any) -> list[Any]:
     if isinstance(value, bool):
         return ["true", 1]
@@ -117,7 +90,7 @@ def _wrong_types(value: Any) -> list[Any]:
 
 def mutants(kind: str, doc: Any) -> Iterator[tuple[str, Any]]:
     """(description, mutant) pairs that each break the contract."""
-    for path, value in _walk(doc):
+    for path, value in walk(doc):
         if not path:
             for wrong in _wrong_types(doc):
                 yield f"root as {type(wrong).__name__}", wrong
@@ -125,27 +98,27 @@ def mutants(kind: str, doc: Any) -> Iterator[tuple[str, Any]]:
         where = "/" + "/".join(map(str, path))
         free = _matches(FREE_FORM.get(kind, []), path)
         if isinstance(path[-1], str) and not _matches(OPTIONAL[kind], path):
-            yield f"drop {where}", _drop(doc, path)
+            yield f"drop {where}", without(doc, path)
         if not free:
             for wrong in _wrong_types(value):
-                yield f"{where} as {type(wrong).__name__}", _replace(doc, path, wrong)
+                yield f"{where} as {type(wrong).__name__}", with_value(doc, path, wrong)
         if isinstance(value, str):
-            yield f"blank {where}", _replace(doc, path, "")
-            yield f"whitespace {where}", _replace(doc, path, "   ")
+            yield f"blank {where}", with_value(doc, path, "")
+            yield f"whitespace {where}", with_value(doc, path, "   ")
             if UUID.match(value):
-                yield f"truncated uuid {where}", _replace(doc, path, value[:-1])
-                yield f"non-hex uuid {where}", _replace(doc, path, "g" + value[1:])
+                yield f"truncated uuid {where}", with_value(doc, path, value[:-1])
+                yield f"non-hex uuid {where}", with_value(doc, path, "g" + value[1:])
             if TIMESTAMP.match(value):
-                yield f"no offset {where}", _replace(doc, path, value[:19])
-                yield f"bad month {where}", _replace(doc, path, value[:5] + "13" + value[7:])
-                yield f"date only {where}", _replace(doc, path, value[:10])
+                yield f"no offset {where}", with_value(doc, path, value[:19])
+                yield f"bad month {where}", with_value(doc, path, value[:5] + "13" + value[7:])
+                yield f"date only {where}", with_value(doc, path, value[:10])
             # a manifest declaring ops-evidence is explicitly expanded: valid (VOC-14)
             if value in EARLY and not (kind == "manifest" and EARLY[value] == "ops-evidence"):
-                yield f"early name {where}", _replace(doc, path, EARLY[value])
+                yield f"early name {where}", with_value(doc, path, EARLY[value])
             if free:
                 for secret in SECRETS:
-                    yield f"secret in {where}", _replace(doc, path, f"probe: {secret}")
+                    yield f"secret in {where}", with_value(doc, path, f"probe: {secret}")
         if isinstance(value, dict) and _matches(STRICT[kind], path):
-            yield f"unknown field in {where}", _replace(doc, (*path, "zzUnknown"), "x")
+            yield f"unknown field in {where}", with_value(doc, (*path, "zzUnknown"), "x")
     if isinstance(doc, dict) and _matches(STRICT[kind], ()):
         yield "unknown top-level field", {**doc, "zzUnknown": "x"}

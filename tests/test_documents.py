@@ -113,3 +113,27 @@ def test_repeated_keys_are_found_whatever_the_spacing(raw, repeated):
     parsed = orjson.loads(raw)
     found = repeated_key(raw) if may_repeat_keys(raw, parsed) else None
     assert found == repeated
+
+
+def test_pointers_escape_tilde_before_slash():
+    from ihub_conformance.documents import pointer, pointer_token
+
+    assert pointer_token("a/~b") == "a~1~0b"
+    assert pointer(()) == "" and pointer(["m", 0, "x/y"]) == "/m/0/x~1y"
+
+
+def test_the_walk_visits_parents_before_children_in_document_order():
+    from ihub_conformance.documents import walk
+
+    doc = {"a": [1, {"b": None}], "c": {}}
+    assert [path for path, _ in walk(doc)] == [
+        (), ("a",), ("a", 0), ("a", 1), ("a", 1, "b"), ("c",)]
+
+
+def test_a_copy_with_a_node_set_or_removed_leaves_the_original_alone():
+    from ihub_conformance.documents import with_value, without
+
+    doc = {"a": [1, {"b": 2}]}
+    assert with_value(doc, ("a", 1, "b"), 3) == {"a": [1, {"b": 3}]}
+    assert without(doc, ("a", 0)) == {"a": [{"b": 2}]}
+    assert doc == {"a": [1, {"b": 2}]}

@@ -9,12 +9,18 @@ path is more lenient than another (assumption register ASM-19):
   (a few hundred bytes of nested aliases would otherwise expand to billions);
 * integers longer than ``MAX_INT_DIGITS`` digits and numbers beyond double range are
   refused (Python cannot read the first, JSON cannot hold the second).
+
+It also holds the one JSON-pointer helper set (RFC 6901 pointers, the walk over a
+document, a copy with one node set or removed) that contract, validation and the
+tests share.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -284,3 +290,51 @@ def parse_document(text: str, source: str) -> Any:
     # Round-trip through JSON: YAML may produce non-string keys or other types
     # that JSON (and so the contract) cannot hold; they become strings.
     return json.loads(json.dumps(documents[0], default=str))
+
+
+# -- JSON pointers (RFC 6901): the one walker for contract, validation and the tests ----
+
+DocPath = Sequence[str | int]  # keys and list indexes from the root
+
+
+def pointer_token(token: str | int) -> str:
+    """One RFC 6901 reference token (``~`` -> ``~0``, ``/`` -> ``~1``)."""
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def pointer(path: DocPath) -> str:
+    """The RFC 6901 pointer of a path of keys and indexes (``""`` for the root)."""
+    return "".join("/" + pointer_token(part) for part in path)
+
+
+def walk(node: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...],
+                                                                       Any]]:
+    """Every node of a JSON document with its path, parents before their children."""
+    yield path, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from walk(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from walk(value, (*path, index))
+
+
+def with_value(document: Any, path: DocPath, value: Any) -> Any:
+    """A deep copy of ``document`` with the node at ``path`` (not the root) set to ``value``."""
+    copied = copy.deepcopy(document)
+    _parent(copied, path)[path[-1]] = value
+    return copied
+
+
+def without(document: Any, path: DocPath) -> Any:
+    """A deep copy of ``document`` with the node at ``path`` (not the root) removed."""
+    copied = copy.deepcopy(document)
+    del _parent(copied, path)[path[-1]]
+    return copied
+
+
+def _parent(document: Any, path: DocPath) -> Any:
+    node = document
+    for part in path[:-1]:
+        node = node[part]
+    return node

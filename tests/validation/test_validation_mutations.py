@@ -23,10 +23,9 @@ from document_mutants import (
     CORPUS,
     KINDS,
     UUID,
-    _replace,
-    _walk,
     mutants,
 )
+from ihub_conformance.documents import walk, with_value
 from ihub_conformance.validation.engine import validator_for
 
 
@@ -138,8 +137,8 @@ def test_any_json_gets_a_verdict_and_never_crashes(doc: Any, kind: str, version:
 @given(value=_JSON, data=st.data())
 def test_any_value_planted_in_a_valid_mapping_gets_a_verdict(value: Any, data: st.DataObject):
     doc = json.loads((CORPUS / "mapping" / "valid" / "full-ops-hub.json").read_text())
-    paths = [path for path, _ in _walk(doc) if path]
+    paths = [path for path, _ in walk(doc) if path]
     path = data.draw(st.sampled_from(paths))
-    mutant = _replace(doc, path, value)
+    mutant = with_value(doc, path, value)
     validator = validator_for("mapping")
     assert validator.is_valid(mutant) == (not validator.violations(mutant))

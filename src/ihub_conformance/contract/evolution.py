@@ -30,7 +30,7 @@ from jsonschema.exceptions import SchemaError
 from ihub_conformance.contract import schema_diff as sd
 from ihub_conformance.contract.openapi_diff import diff_openapi
 from ihub_conformance.contract.roles import REQUEST, RESPONSE, schema_roles
-from ihub_conformance.documents import read_text, read_yaml, yaml_error_where
+from ihub_conformance.documents import pointer_token, read_text, read_yaml, yaml_error_where
 from ihub_conformance.errors import InputError
 
 CONSUMER = "breaking-consumer"
@@ -135,7 +135,7 @@ def _check_schema(path: Path, schema: dict[str, Any]) -> None:
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
-        where = "/" + "/".join(sd.escape(part) for part in exc.path)
+        where = "/" + "/".join(pointer_token(part) for part in exc.path)
         raise InputError(str(path), f"not a JSON Schema 2020-12 document: {exc.message}",
                          field=where) from None
 
@@ -266,7 +266,7 @@ def _vocabulary_changes(old: ContractTree, new: ContractTree) -> Iterator[Change
 
 
 def _vocabulary_key(key: str, before: Any, after: Any) -> Iterator[Change]:
-    where = f"/{sd.escape(key)}"
+    where = f"/{pointer_token(key)}"
     if before == after:
         return
     if key in _VOCABULARY_TEXT:
@@ -299,7 +299,7 @@ def _restriction_map(where: str, before: dict[str, list[Any]],
                      after: dict[str, list[Any]]) -> Iterator[Change]:
     # eventWidgetTypes: an event type listed here may map only to these widget types.
     for key in sorted(set(before) | set(after), key=str):
-        at = f"{where}/{sd.escape(key)}"
+        at = f"{where}/{pointer_token(key)}"
         if key not in before:
             yield Change(VOCABULARY_FILE, at, "restriction added", None, after[key], CONSUMER,
                          "mappings of this event type to other widget types are refused")
@@ -413,7 +413,7 @@ def _top_level(name: str, before: dict[str, Any], after: dict[str, Any],
                compared: set[str]) -> Iterator[Change]:
     for key in sorted((set(before) | set(after)) - compared, key=str):
         if before.get(key) != after.get(key):
-            yield Change(name, f"/{sd.escape(key)}", f"{key} changed", before.get(key),
+            yield Change(name, f"/{pointer_token(key)}", f"{key} changed", before.get(key),
                          after.get(key), DOCUMENTATION)
 
 
@@ -454,7 +454,7 @@ def _register_values(where: str, before: Any, after: Any) -> Iterator[Change]:
         return
     if isinstance(before, dict) and isinstance(after, dict):
         for key in sorted(set(before) | set(after), key=str):
-            yield from _register_values(f"{where}/{sd.escape(key)}", before.get(key),
+            yield from _register_values(f"{where}/{pointer_token(key)}", before.get(key),
                                         after.get(key))
         return
     if before is None or after is None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ihub_conformance.contract.patterns import compare_patterns
+from ihub_conformance.documents import pointer_token
 
 NARROW, WIDEN, BOTH, ADDED_FIELD, DOC = "narrow", "widen", "both", "added-field", "doc"
 
@@ -57,11 +58,6 @@ class SchemaEdit:
     sample: Any = None
 
 
-def escape(token: str | int) -> str:
-    """One RFC 6901 reference token."""
-    return str(token).replace("~", "~0").replace("/", "~1")
-
-
 def _as_dict(schema: Any) -> dict[str, Any]:
     if schema is True or schema is None:
         return {}
@@ -91,7 +87,7 @@ def diff_schema(old: Any, new: Any, pointer: str = "", sign: int = 1) -> Iterato
     for key in sorted(set(old_d) | set(new_d), key=str):
         if old_d.get(key) == new_d.get(key) and (key in old_d) == (key in new_d):
             continue
-        for edit in _diff_keyword(key, old_d, new_d, f"{pointer}/{escape(key)}"):
+        for edit in _diff_keyword(key, old_d, new_d, f"{pointer}/{pointer_token(key)}"):
             if sign < 0 and edit.effect in _FLIP:
                 edit = SchemaEdit(edit.pointer, edit.change, edit.old, edit.new,
                                   _FLIP[edit.effect], edit.detail + " (inside `not`)")
@@ -203,7 +199,7 @@ def _unique(pointer, before, after, present, old, new):
 def _properties(pointer, before, after, present, old, new):
     before, after = before or {}, after or {}
     for name in sorted(set(before) | set(after), key=str):
-        at = f"{pointer}/{escape(name)}"
+        at = f"{pointer}/{pointer_token(name)}"
         if name not in before:
             yield _property_added(at, name, after[name], old)
         elif name not in after:
@@ -229,7 +225,7 @@ def _keyed(added_effect: str, removed_effect: str, what: str):
     def compare(pointer, before, after, present, old, new):
         before, after = before or {}, after or {}
         for name in sorted(set(before) | set(after), key=str):
-            at = f"{pointer}/{escape(name)}"
+            at = f"{pointer}/{pointer_token(name)}"
             if name not in before:
                 yield SchemaEdit(at, f"{what} added", None, name, added_effect)
             elif name not in after:
@@ -289,7 +285,7 @@ def _dependent_required(pointer, before, after, present, old, new):
     for name in sorted(set(before) | set(after), key=str):
         added = set(after.get(name, [])) - set(before.get(name, []))
         removed = set(before.get(name, [])) - set(after.get(name, []))
-        at = f"{pointer}/{escape(name)}"
+        at = f"{pointer}/{pointer_token(name)}"
         if added:
             yield SchemaEdit(at, "dependent field required", None, sorted(added), NARROW)
         if removed:

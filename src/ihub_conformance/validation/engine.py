@@ -22,6 +22,8 @@ from urllib.parse import unquote
 import jsonschema_rs
 
 from ihub_conformance.contract.loader import Contract, load_contract, refuse_retrieval
+from ihub_conformance.documents import pointer
+from ihub_conformance.documents import pointer_token as escape
 from ihub_conformance.errors import ConformanceError
 from ihub_conformance.validation import rules as _domain
 from ihub_conformance.validation.rules import Violation
@@ -60,16 +62,6 @@ _JSON_TYPES = {
     dict: "object",
     type(None): "null",
 }
-
-
-def escape(token: str | int) -> str:
-    """Escape one RFC 6901 reference token."""
-    return str(token).replace("~", "~0").replace("/", "~1")
-
-
-def pointer(path: Any) -> str:
-    """An RFC 6901 pointer from a sequence of keys and indexes."""
-    return "".join("/" + escape(part) for part in path)
 
 
 def unwrap_mapping(doc: Any) -> tuple[Any, str]:

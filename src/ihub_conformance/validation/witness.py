@@ -12,7 +12,6 @@ change) is reported as such, never invented.
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import re
@@ -24,8 +23,9 @@ from typing import Any
 from ihub_conformance._paths import corpus_dir
 from ihub_conformance.contract.evolution import Change
 from ihub_conformance.contract.loader import load_contract_dir
+from ihub_conformance.documents import pointer, walk, with_value, without
 from ihub_conformance.errors import ConformanceError
-from ihub_conformance.validation.engine import ContractValidator, pointer
+from ihub_conformance.validation.engine import ContractValidator
 
 # The documents activity-core sends (the engine's kinds and the corpus directories),
 # each with the schema file at its root.
@@ -147,13 +147,13 @@ def _candidates(document: Any, change: Change) -> Iterator[tuple[str, Any]]:
                 yield from _set_value(document, path, value, change.sample)
     if change.change == "required field added" and isinstance(change.new, str):
         for path, _ in _keys(document, change.new):
-            yield f" without {pointer(path)}", _without(document, path)
+            yield f" without {pointer(path)}", without(document, path)
 
 
-def _set_value(document: Any, path: list[Any], value: Any,
+def _set_value(document: Any, path: tuple[Any, ...], value: Any,
                sample: Any) -> Iterator[tuple[str, Any]]:
     edit = f" with {pointer(path)} = {json.dumps(sample)}"
-    yield edit, _with(document, path, sample)
+    yield edit, with_value(document, path, sample)
     if isinstance(value, str) and isinstance(sample, str):
         # Values that embed this one (the idempotency key embeds the event type) follow it.
         text = json.dumps(document).replace(value, sample.replace('"', '\\"'))
@@ -163,43 +163,11 @@ def _set_value(document: Any, path: list[Any], value: Any,
             return
 
 
-def _leaves(node: Any, path: list[Any] | None = None) -> Iterator[tuple[list[Any], Any]]:
-    path = path or []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _leaves(value, [*path, key])
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _leaves(value, [*path, index])
-    else:
-        yield path, node
+def _leaves(node: Any) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    return ((path, value) for path, value in walk(node)
+            if not isinstance(value, (dict, list)))
 
 
-def _keys(node: Any, name: str, path: list[Any] | None = None) -> Iterator[tuple[list[Any], Any]]:
-    path = path or []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == name:
-                yield [*path, key], value
-            yield from _keys(value, name, [*path, key])
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _keys(value, name, [*path, index])
-
-
-def _with(document: Any, path: list[Any], value: Any) -> Any:
-    result = copy.deepcopy(document)
-    node = result
-    for part in path[:-1]:
-        node = node[part]
-    node[path[-1]] = value
-    return result
-
-
-def _without(document: Any, path: list[Any]) -> Any:
-    result = copy.deepcopy(document)
-    node = result
-    for part in path[:-1]:
-        node = node[part]
-    del node[path[-1]]
-    return result
+def _keys(node: Any, name: str) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every member called ``name`` (list indexes are ints: never a match)."""
+    return ((path, value) for path, value in walk(node) if path and path[-1] == name)
