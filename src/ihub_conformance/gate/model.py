@@ -105,7 +105,8 @@ class CheckOutcome:
             "required": self.required, "summary": self.summary,
             "evidence": [item.to_json() for item in self.evidence], "notes": list(self.notes),
         }
-        body.update(self.details)
+        # a check cut short before it ran (unreachable, budget spent) verified none
+        body.update({"requirements": [], **self.details})
         return body
 
 
