@@ -19,6 +19,7 @@ runs leave the POST operations out.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -206,7 +207,7 @@ def test_operation_conforms(case: schemathesis.Case, hub: HubSession) -> None:
         # but a State Hub records other event types too: only the fallback query itself
         # (event_type=ops_inventory_probe) is held to it. test_fallback checks the rest.
         case.query = {**(case.query or {}), "event_type": PROBE}
-    headers = target.auth() if case.path != PROGRESS_PATH else {}
+    headers = target.client.auth() if case.path != PROGRESS_PATH else {}
     with _policed(case, target):
         response = case.call(base_url=base_url, headers=headers, timeout=10)
         try:
@@ -228,11 +229,8 @@ def _policed(case: schemathesis.Case, target: HubSession) -> Iterator[None]:
     original = transport.send
 
     def send(probe: schemathesis.Case, **kwargs: object) -> object:
-        def call() -> object:
-            target.requests += 1
-            return original(probe, **kwargs)
-
-        return target.send(probe.method, probe.formatted_path, call, lambda r: r.status_code,
+        return target.send(probe.method, probe.formatted_path,
+                           functools.partial(original, probe, **kwargs), lambda r: r.status_code,
                            lambda r, name: (r.headers.get(name.lower()) or [None])[0])
 
     transport.send = send

@@ -84,7 +84,9 @@ def run_gate_cli(capsys: Any, report_dir: Path, *args: str) -> GateRun:
 def live_args(hub: Any, *extra: str, runtime: bool = True, scan: Path | None = None,
               writes: bool = True) -> list[str]:
     """Arguments for a run against an already running reference hub as a live URL."""
-    args = ["--target", hub.base_url, "--state-hub", hub.base_url, "--mapping", str(MAPPING)]
+    # a loopback hub needs no conservative live rate (the default 5/s would only slow tests)
+    args = ["--target", hub.base_url, "--state-hub", hub.base_url, "--mapping", str(MAPPING),
+            "--rate-limit", "1000/s"]
     if runtime:
         args += ["--runtime-manifest", str(RUNTIME), "--runtime-manifest", str(SECRETS),
                  "--runtime-manifest", str(EXTERNAL)]

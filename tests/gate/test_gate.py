@@ -100,7 +100,7 @@ def test_read_only_run_reports_gate_6_blocked_not_pass(keyed, tmp_path, capsys):
 @pytest.mark.requirement("GATE-02", "GATE-03")
 def test_missing_mapping_blocks_the_gates_that_need_it(keyed, tmp_path, capsys):
     run = run_gate_cli(capsys, tmp_path / "r", "--target", keyed.base_url, "--allow-writes",
-                       "--state-hub", keyed.base_url)
+                       "--state-hub", keyed.base_url, "--rate-limit", "1000/s")
     assert run.code == 1
     assert run.status("3") == "blocked" and run.status("2") == "blocked"
     assert run.report["mapping"] is None
@@ -180,7 +180,8 @@ def test_run_gate_api(keyed, tmp_path):
 
     result = run_gate(GateConfig(target=keyed.base_url, mapping=str(MAPPING),
                                  runtime_manifests=[str(RUNTIME), str(SECRETS), str(EXTERNAL)],
-                                 state_hub=keyed.base_url, allow_writes=True, report_dir=None))
+                                 state_hub=keyed.base_url, allow_writes=True, report_dir=None,
+                                 rate_limit="1000/s"))
     assert result.exit_code == 0 and result.verdict == "go"
     paths = write_reports(result, Path(tmp_path / "api"))
     assert {p.name for p in paths} == {"gate.json", "gate.md", "junit.xml"}

@@ -129,7 +129,7 @@ def test_the_suite_session_retries_through_the_policy():
                          run_id="r", allow_writes=False)
     from ihub_conformance.hub.client import InterHubClient
 
-    session._client = InterHubClient("http://hub.invalid", None, session.assumptions,
-                                     transport=transport)
+    session._client = InterHubClient("http://hub.invalid", session.key, session.assumptions,
+                                     transport=transport, policy=session.policy)
     assert session.get("/api/v2/widgets").status_code == 200
     assert session.requests == 2 and session.policy.retries == 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ihub_conformance.contract.loader import DEFAULT_VERSION
+from ihub_conformance.errors import InputError
+from ihub_conformance.hub.policy import DEFAULT_LIVE_RATE, parse_rate
 from ihub_conformance.hub.target import DEFAULT_KEY_ENV
 
 
@@ -23,3 +25,26 @@ def add_assumptions(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--assumptions", default=None, metavar="FILE",
                         help="assumption override file, YAML/JSON "
                         "(see contracts/v1/assumptions.yaml)")
+
+
+def add_request_policy(parser: argparse.ArgumentParser) -> None:
+    """How a run may talk to a hub (hub/policy.py): the same four options on run and gate."""
+    parser.add_argument("--rate-limit", default=None, metavar="N/s",
+                        help=f"request rate limit, N/s, N/m or N/h (default {DEFAULT_LIVE_RATE} "
+                        "on a live target, none on the reference hub)")
+    parser.add_argument("--max-requests", type=int, default=None, metavar="N",
+                        help="request budget: the run stops before request N+1 (every request "
+                        "it sends, Schemathesis's and the preflight's included)")
+    parser.add_argument("--max-writes", type=int, default=None, metavar="N",
+                        help="write budget: the run stops before write N+1")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="send reads, list the writes a run would send, send none")
+
+
+def check_request_policy(args: argparse.Namespace) -> None:
+    """The policy options' usage errors (exit 2), before anything contacts a hub."""
+    if args.rate_limit is not None:
+        parse_rate(args.rate_limit)
+    for name in ("max_requests", "max_writes"):
+        if (getattr(args, name) or 0) < 0:
+            raise InputError(f"--{name.replace('_', '-')}", "must be at least 0")

@@ -6,7 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from ihub_conformance.commands._common import add_assumptions, add_contract, add_key_env
+from ihub_conformance.commands._common import (
+    add_assumptions,
+    add_contract,
+    add_key_env,
+    add_request_policy,
+    check_request_policy,
+)
 from ihub_conformance.errors import ConformanceError, InputError
 from ihub_conformance.gate import ALL_CHECKS, DEFAULT_REQUIRED, GateConfig, run_gate
 from ihub_conformance.gate.report import table, write_reports
@@ -15,6 +21,16 @@ from ihub_conformance.hub.target import check_url, parse_target_spec
 HELP = ("Pre-deploy gate: the six production gates, the State Hub fallback and vocabulary "
         "drift; exit 0 only when every required check passes.")
 CASSETTES = Path("fixtures") / "cassettes"
+_REPEATABLE = (
+    ("--runtime-manifest", "FILE", "activity-core Kubernetes YAML (Deployment, ConfigMap, "
+     "Secret, ExternalSecret)"),
+    ("--scan-repo", "PATH", "git work tree whose tracked files must not hold the key or "
+     "token-like literals"),
+    ("--scan-exclude", "GLOB", "repository-relative glob whose files get no token-like scan "
+     "(e.g. a corpus of fake secrets); the key itself is still searched there"),
+    ("--cassettes", "DIR", "cassette directory to scan (default: fixtures/cassettes under "
+     "each --scan-repo, when present)"),
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,20 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mapping", metavar="FILE",
                         help="widget mapping JSON file (default: $OPS_HUB_WIDGET_MAPPING as "
                         "JSON text or a path, else the value in the runtime manifests)")
-    parser.add_argument("--runtime-manifest", action="append", default=[], metavar="FILE",
-                        help="activity-core Kubernetes YAML (Deployment, ConfigMap, Secret, "
-                        "ExternalSecret); "
-                        "repeatable")
-    parser.add_argument("--scan-repo", action="append", default=[], metavar="PATH",
-                        help="git work tree whose tracked files must not hold the key or "
-                        "token-like literals; repeatable")
-    parser.add_argument("--scan-exclude", action="append", default=[], metavar="GLOB",
-                        help="repository-relative glob whose files get no token-like scan "
-                        "(e.g. a corpus of fake secrets); the key itself is still searched "
-                        "there; repeatable")
-    parser.add_argument("--cassettes", action="append", default=[], metavar="DIR",
-                        help="cassette directory to scan (default: fixtures/cassettes under "
-                        "each --scan-repo, when present); repeatable")
+    for flag, metavar, what in _REPEATABLE:
+        parser.add_argument(flag, action="append", default=[], metavar=metavar,
+                            help=f"{what}; repeatable")
     parser.add_argument("--state-hub", metavar="URL",
                         help="State Hub base URL for the fallback check (reference target: "
                         "the reference hub's own /progress/)")
@@ -48,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-writes", action="store_true",
                         help="let gates 1 and 6 write (run-tagged widgets and events); without "
                         "it gate 6 is reported blocked")
+    add_request_policy(parser)
     parser.add_argument("--report-dir", default="reports/gate", metavar="DIR",
                         help="where gate.json, gate.md and junit.xml go (default reports/gate)")
     add_contract(parser)
@@ -71,26 +77,9 @@ def _cassette_dirs(args: argparse.Namespace) -> list[str]:
     return sorted(found)
 
 
-def _warn_contradiction(args: argparse.Namespace) -> None:
-    """One line (stderr) when a live hub's first answer contradicts the register."""
-    if "://" not in args.target:
-        return
-    from ihub_conformance.contract.assumptions import load_assumptions
-    from ihub_conformance.errors import ConformanceError
-    from ihub_conformance.hub.calibration import register_contradiction
-    from ihub_conformance.hub.target import key_from_env
-
-    try:
-        found = register_contradiction(args.target, key_from_env(args.key_env, required=False),
-                                       load_assumptions(args.contract, args.assumptions))
-    except ConformanceError:
-        return  # the gate's own checks report bad input and unreachable hubs
-    if found is not None:
-        print(f"ihub-conformance: {found.line}", file=sys.stderr)
-
-
 def main(args: argparse.Namespace) -> int:
     parse_target_spec(args.target)  # before anything contacts it
+    check_request_policy(args)
     if args.state_hub:
         check_url(args.state_hub, "--state-hub")
     config = GateConfig(
@@ -100,10 +89,12 @@ def main(args: argparse.Namespace) -> int:
         state_hub=args.state_hub, required=parse_required(args.require),
         allow_writes=args.allow_writes, report_dir=Path(args.report_dir),
         contract=args.contract, assumptions_file=args.assumptions,
-        cassette_dirs=_cassette_dirs(args),
+        cassette_dirs=_cassette_dirs(args), rate_limit=args.rate_limit,
+        max_requests=args.max_requests, max_writes=args.max_writes, dry_run=args.dry_run,
     )
-    _warn_contradiction(args)
     result = run_gate(config)
+    if result.contradiction:
+        print(f"ihub-conformance: {result.contradiction}", file=sys.stderr)
     try:
         paths = write_reports(result, config.report_dir) if config.report_dir else []
     except OSError as exc:
@@ -112,4 +103,6 @@ def main(args: argparse.Namespace) -> int:
     print(table(result))
     for path in paths:
         print(f"report: {path}")
+    if result.stopped:  # the one line saying why the gate stopped short
+        print(f"ihub-conformance: stopped: {result.stopped}", file=sys.stderr)
     return result.exit_code

@@ -32,7 +32,13 @@ import sys
 from pathlib import Path
 
 from ihub_conformance._paths import checkout_root, suite_dir
-from ihub_conformance.commands._common import add_assumptions, add_contract, add_key_env
+from ihub_conformance.commands._common import (
+    add_assumptions,
+    add_contract,
+    add_key_env,
+    add_request_policy,
+    check_request_policy,
+)
 from ihub_conformance.contract.assumptions import load_assumptions
 from ihub_conformance.contract.catalog import load_catalog
 from ihub_conformance.errors import (
@@ -41,7 +47,7 @@ from ihub_conformance.errors import (
     ConformanceError,
     InputError,
 )
-from ihub_conformance.hub.policy import DEFAULT_LIVE_RATE, parse_rate, summarise_planned
+from ihub_conformance.hub.policy import summarise_planned
 from ihub_conformance.hub.preflight import preflight
 from ihub_conformance.hub.target import REFERENCE, REPLAY, key_from_env, parse_target_spec
 from ihub_conformance.secrets.scrub import REDACTED, Scrubber
@@ -95,16 +101,7 @@ def _add_safety_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N",
                         help=f"Schemathesis / Hypothesis seed (default {DEFAULT_SEED}; printed "
                         "with every run and in each Schemathesis failure's rerun command)")
-    parser.add_argument("--rate-limit", default=None, metavar="N/s",
-                        help=f"request rate limit, N/s, N/m or N/h (default {DEFAULT_LIVE_RATE} "
-                        "on a live target, none on the reference hub)")
-    parser.add_argument("--max-requests", type=int, default=None, metavar="N",
-                        help="request budget: the run stops before request N+1 "
-                        "(Schemathesis's included)")
-    parser.add_argument("--max-writes", type=int, default=None, metavar="N",
-                        help="write budget: the run stops before write N+1")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="send reads, list the writes a run would send, send none")
+    add_request_policy(parser)
 
 
 def _validate(args: argparse.Namespace) -> None:
@@ -112,11 +109,7 @@ def _validate(args: argparse.Namespace) -> None:
     parse_target_spec(args.target)
     if args.examples < 1:
         raise InputError("--examples", "must be at least 1")
-    if args.rate_limit is not None:
-        parse_rate(args.rate_limit)
-    for name in ("max_requests", "max_writes"):
-        if (getattr(args, name) or 0) < 0:
-            raise InputError(f"--{name.replace('_', '-')}", "must be at least 0")
+    check_request_policy(args)
     if args.record and args.target == REPLAY:
         raise ConformanceError("--record needs a reference or live target, not replay")
     if args.record and not args.cassette_dir and checkout_root() is None:

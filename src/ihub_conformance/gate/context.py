@@ -1,4 +1,5 @@
-"""What every check reads: the configuration, the hub client and shared lookups."""
+"""What every check reads: the configuration, the hub client (under the run's request
+policy) and shared lookups."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ihub_conformance.gate.inputs import MappingInput
 from ihub_conformance.gate.k8s import RuntimeManifests
 from ihub_conformance.gate.model import DEFAULT_REQUIRED, WriteLog
 from ihub_conformance.hub.client import InterHubClient
+from ihub_conformance.hub.policy import RequestPolicy
 
 
 @dataclass
@@ -33,6 +35,11 @@ class GateConfig:
     contract: str = "v1"
     assumptions_file: str | None = None
     cassette_dirs: list[str] = field(default_factory=list)
+    # the request policy (hub/policy.py), the same options as `run`'s
+    rate_limit: str | None = None  # None: the default for the target
+    max_requests: int | None = None
+    max_writes: int | None = None
+    dry_run: bool = False
 
 
 @dataclass
@@ -44,6 +51,7 @@ class GateContext:
     mapping: MappingInput | None = None
     manifests: RuntimeManifests | None = None
     client: InterHubClient | None = None
+    policy: RequestPolicy = field(default_factory=RequestPolicy)  # every request's rules
     target_mode: str = "live"
     target_url: str | None = None
     key: str | None = None

@@ -12,14 +12,16 @@ from typing import Any
 
 import httpx
 
+from ihub_conformance.errors import TargetUnreachable
 from ihub_conformance.gate import _deps
 from ihub_conformance.gate.context import GateContext
 from ihub_conformance.gate.model import FALLBACK, CheckOutcome
-from ihub_conformance.hub.client import redact_url
+from ihub_conformance.hub.client import InterHubClient, redact_url
 
 EVENT_TYPE = "ops_inventory_probe"
 LIMIT = 20
 DEFERRED = "ops-access-path-checked"  # stays on the fallback path (FBK-04)
+STATE_HUB_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 
 
 def decision(status: str, events: int, gates_pass: bool) -> str:
@@ -47,12 +49,14 @@ def check_fallback(ctx: GateContext) -> CheckOutcome:
     url = base.rstrip("/") + path
     where = f"GET {redact_url(url)}?event_type={EVENT_TYPE}&limit={LIMIT}"
     out.details["stateHub"] = redact_url(base)
-    try:
-        response = httpx.get(url, params={"event_type": EVENT_TYPE, "limit": LIMIT},
-                             timeout=httpx.Timeout(15.0, connect=5.0))
-    except httpx.HTTPError as exc:
-        out.fail("State Hub progress query not answered", where, "200 with a JSON array",
-                 type(exc).__name__)
+    try:  # another service, the same request policy: counted, rate-limited, budgeted
+        with InterHubClient(base, None, ctx.assumptions, timeout=STATE_HUB_TIMEOUT,
+                            policy=ctx.policy) as state_hub:
+            response = state_hub.get(path, params={"event_type": EVENT_TYPE, "limit": LIMIT})
+    except (httpx.HTTPError, TargetUnreachable) as exc:
+        cause = str(exc).rsplit(": ", 1)[-1] if isinstance(exc, TargetUnreachable) \
+            else type(exc).__name__  # ConnectError, ReadTimeout, ...
+        out.fail("State Hub progress query not answered", where, "200 with a JSON array", cause)
         return out.settle("")
     try:
         events = response.json() if response.status_code == 200 else None

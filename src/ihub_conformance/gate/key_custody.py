@@ -19,15 +19,13 @@ from ihub_conformance.errors import InputError
 from ihub_conformance.gate import _deps
 from ihub_conformance.gate.context import GateContext
 from ihub_conformance.gate.model import CheckOutcome
-from ihub_conformance.hub.client import InterHubClient
+from ihub_conformance.hub.client import WRONG_KEY
 
 MAX_FILE_BYTES = 2_000_000
 MAX_FILES = 20_000  # per root; bounds a scan of a huge tree
 MAX_EVIDENCE_PER_ROOT = 20
 ALLOW_PRAGMA = "pragma: allowlist secret"  # the detect-secrets convention, token scan only
 KEY_NAME = "OPS_HUB_KEY"
-# A credential no hub can have issued: the key-is-needed probe sends it.
-WRONG_KEY = "ihub-conformance-wrong-key-0000000000000000"
 # Kubernetes/ExternalSecret fields that *name* a key (secretKey, key, property, name):
 # an UPPER_SNAKE value there is a variable name, not a secret, though a generic
 # scanner reads the line as a password assignment.
@@ -211,9 +209,7 @@ def _key_is_needed(ctx: GateContext, out: CheckOutcome, consumer_path: str) -> b
     refused = True
     for path in (ctx.assumptions.path("widgets"), consumer_path):
         for label, key in (("no key", None), ("a wrong key", WRONG_KEY)):
-            with InterHubClient(ctx.target_url or "", key, ctx.assumptions,
-                                timeout=ctx.api().timeout) as other:
-                status = other.get(path).status_code
+            status = ctx.api().get(path, key=key).status_code
             if 400 <= status < 500 and status_matches(expected, status):
                 out.ok(f"a request with {label} is refused", f"GET {path}",
                        describe_status(expected), str(status))
@@ -228,7 +224,7 @@ def _authenticate_by_list(ctx: GateContext, out: CheckOutcome) -> None:
     """A hub without consumer introspection (ASM-10): the key reads a list, and the
     override file's stand_ins.consumer says which manifest it is bound to."""
     path = ctx.api().path("widgets")
-    response = ctx.api().list_page("widgets", size=1)
+    response = ctx.api().page("widgets", size=1)
     if response.status_code != 200:
         out.fail("the key does not authenticate", f"GET {path}", "200",
                  str(response.status_code))

@@ -15,6 +15,7 @@ from ihub_conformance import __version__
 from ihub_conformance.gate import _deps
 from ihub_conformance.gate.model import FALLBACK
 from ihub_conformance.gate.runner import GateResult
+from ihub_conformance.hub.policy import summarise_planned
 from ihub_conformance.secrets.scrub import Scrubber
 
 SCHEMA_ID = "https://ihub-conformance.invalid/contracts/reports/gate.schema.json"
@@ -38,11 +39,12 @@ def to_json(result: GateResult) -> dict[str, Any]:
         "target": {"mode": result.target_mode, "url": result.target_url},
         "readOnly": result.read_only, "required": list(result.required),
         "verdict": result.verdict, "exitCode": result.exit_code,
-        "unreachable": result.unreachable,
+        "unreachable": result.unreachable, "stopped": result.stopped,
         "mapping": result.mapping_source, "inputs": result.inputs,
         "checks": [o.to_json() for o in result.ordered()],
         "fallbackDecision": fallback.details.get("decision") if fallback else None,
         "writes": result.writes.to_json(),
+        "requests": result.requests,
     }
 
 
@@ -63,11 +65,15 @@ def to_markdown(result: GateResult) -> str:
         f"{result.writes.to_json()['rejectedAttempts']} rejected attempts "
         f"(all tagged `{result.run_id}`)",
     ]
+    lines.append(f"- requests: {_requests_line(result)}")
     if result.unreachable:
         lines.append(f"- **target unreachable**: {result.unreachable}")
+    if result.stopped:
+        lines.append(f"- **stopped**: {result.stopped}")
     lines += ["", "Statuses: PASS; FAIL (evidence below names what, where, expected, actual); "
               "BLOCKED (a prerequisite is missing). A required check that is not PASS makes "
-              "the verdict NO-GO. Exit codes: 0 go, 1 no-go, 2 usage/config, 3 unreachable."]
+              "the verdict NO-GO. Exit codes: 0 go, 1 no-go, 2 usage/config or a request/write "
+              "budget spent, 3 unreachable."]
     lines += ["", "| check | status | required | summary |", "|---|---|---|---|"]
     for o in result.ordered():
         lines.append(f"| {o.name}: {_md_escape(o.title)} | {_MARK[o.status]} | "
@@ -94,6 +100,17 @@ def to_markdown(result: GateResult) -> str:
                        f" ({r.get('where')}{', ' + r['note'] if r.get('note') else ''})")
                     for r in rows))
     return "\n".join(lines) + "\n"
+
+
+def _requests_line(result: GateResult) -> str:
+    """Every request the gate sent (the preflight and the State Hub read included)."""
+    counted = result.requests
+    line = (f"{counted.get('total', 0)} sent ({counted.get('retries', 0)} retries after "
+            f"429/503), {counted.get('writes', 0)} of them writes")
+    planned = counted.get("plannedWrites") or []
+    if planned:
+        line += f"; dry run, not sent: {', '.join(summarise_planned(planned))}"
+    return line
 
 
 def to_junit(result: GateResult) -> str:
@@ -139,5 +156,6 @@ def table(result: GateResult) -> str:
     width = max(len(r[0]) for r in rows)
     lines = [f"{name:<{width}}  {status:<7}  {req:<3}  {summary[:110]}"
              for name, status, req, summary in rows]
+    lines.append(f"requests: {_requests_line(result)}")
     lines.append(f"verdict: {result.verdict} (exit {result.exit_code}); run {result.run_id}")
     return scrub("\n".join(lines), result.key)

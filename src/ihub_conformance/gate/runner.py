@@ -2,16 +2,20 @@
 
 Offline checks (gate 5, the scans of gate 4) run first; then gate 4's key check
 decides whether the hub checks can run at all. An unreachable target blocks
-the remaining hub checks and makes the run exit 3.
+the remaining hub checks and makes the run exit 3. Every request (the preflight's,
+the checks', the smoke's writes, the State Hub read) goes through one request
+policy (hub/policy.py) and is counted in the report; a budget that runs out blocks
+the checks not yet run and makes the run exit 2, its writes so far listed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -20,6 +24,7 @@ from ihub_conformance.errors import (
     EXIT_FINDINGS,
     EXIT_OK,
     EXIT_UNREACHABLE,
+    EXIT_USAGE,
     ConformanceError,
     TargetUnreachable,
 )
@@ -44,7 +49,9 @@ from ihub_conformance.gate.runtime_config import check_runtime_config, runtime_m
 from ihub_conformance.gate.seed_widgets import check_seed_widgets
 from ihub_conformance.gate.smoke import check_smoke
 from ihub_conformance.gate.vocabulary_drift import check_vocabulary_drift
+from ihub_conformance.hub.calibration import register_contradiction
 from ihub_conformance.hub.client import InterHubClient, redact_url
+from ihub_conformance.hub.policy import BudgetExhausted, DryRunWrite, RequestPolicy, policy_for
 from ihub_conformance.hub.preflight import KeyRefused, preflight
 from ihub_conformance.hub.run_id import new_run_id
 from ihub_conformance.hub.target import (
@@ -83,6 +90,9 @@ class GateResult:
     mapping_source: str | None
     inputs: dict[str, object]
     unreachable: str | None = None
+    stopped: str | None = None  # a request or write budget ran out
+    contradiction: str | None = None  # the hub's first answer contradicts the register
+    requests: dict[str, Any] = field(default_factory=dict)  # what the policy counted
     report_paths: list[Path] = field(default_factory=list)
     # kept only to scrub outputs; never serialised, never in repr
     key: str | None = field(default=None, repr=False)
@@ -91,6 +101,8 @@ class GateResult:
     def exit_code(self) -> int:
         if self.unreachable:
             return EXIT_UNREACHABLE
+        if self.stopped:
+            return EXIT_USAGE
         failing = [o for o in self.outcomes.values() if o.required and o.status != PASS]
         return EXIT_FINDINGS if failing else EXIT_OK
 
@@ -123,8 +135,11 @@ def _guarded(check: Callable[[GateContext], CheckOutcome], ctx: GateContext,
     """Run one check; a transport or decode failure is that gate's failure, not a crash."""
     try:
         return check(ctx)
-    except TargetUnreachable:
+    except (TargetUnreachable, BudgetExhausted):
         raise
+    except DryRunWrite as planned:  # the check cannot go on without its write
+        return CheckOutcome(gate_id).block(f"dry run: {planned.method} {planned.path} not "
+                                           "sent, and the check needs it")
     except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as exc:
         out = CheckOutcome(gate_id)
         out.fail("a request failed or did not decode", ctx.target_url or "target",
@@ -132,17 +147,72 @@ def _guarded(check: Callable[[GateContext], CheckOutcome], ctx: GateContext,
         return out.settle("")
 
 
-def _preflight(target: Target, assumptions: Assumptions, key_env: str) -> None:
-    """A live target must answer like an Inter-Hub before any gate runs (exit 2 / 3).
+def _preflight(target: Target, assumptions: Assumptions, key_env: str,
+               policy: RequestPolicy) -> str | None:
+    """A live target must answer like an Inter-Hub before any gate runs (exit 2 / 3);
+    the line saying its first answer contradicts the register, if it does.
 
     A refused key is gate 4's finding (with its evidence in the report), not a stop.
     """
     if target.mode == REFERENCE or not target.url:
-        return
+        return None
+    found = register_contradiction(target.url, target.key, assumptions, policy=policy)
+    with suppress(KeyRefused):
+        preflight(target.url, target.key, assumptions, key_env=key_env, policy=policy)
+    return found.line if found else None
+
+
+@dataclass
+class _HubRun:
+    """How the hub checks ended: all run, or cut short (unreachable, budget spent)."""
+
+    unreachable: str | None = None
+    stopped: str | None = None
+    contradiction: str | None = None
+
+    @property
+    def reason(self) -> str | None:
+        """Why the checks not run are blocked."""
+        if self.unreachable:
+            return f"target unreachable: {self.unreachable}"
+        return f"stopped: {self.stopped}" if self.stopped else None
+
+
+def _run_hub_checks(ctx: GateContext, target: Target,
+                    outcomes: dict[str, CheckOutcome]) -> _HubRun:
+    """The preflight, then every hub check in order, all under the run's policy."""
+    ended = _HubRun()
+    ctx.client = InterHubClient(target.url or "", ctx.key, ctx.assumptions, timeout=TIMEOUT,
+                                policy=ctx.policy)
     try:
-        preflight(target.url, target.key, assumptions, key_env=key_env)
-    except KeyRefused:
-        return
+        ended.contradiction = _preflight(target, ctx.assumptions, ctx.config.key_env,
+                                         ctx.policy)
+        for gate_id, check in _HUB_CHECKS:
+            outcomes[gate_id] = _guarded(check, ctx, gate_id)
+    except TargetUnreachable as exc:
+        ended.unreachable = str(exc)
+    except BudgetExhausted as exc:
+        ended.stopped = str(exc)
+    finally:
+        ctx.client.close()
+    for gate_id, _ in _HUB_CHECKS:
+        if ended.reason:
+            outcomes.setdefault(gate_id, CheckOutcome(gate_id).block(ended.reason))
+    ctx.runtime_config_status = outcomes["5"].status
+    try:
+        if ended.stopped:
+            raise BudgetExhausted(ended.stopped)
+        outcomes[FALLBACK] = check_fallback(ctx)
+    except BudgetExhausted as exc:
+        ended.stopped = str(exc)
+        outcomes[FALLBACK] = CheckOutcome(FALLBACK).block(f"stopped: {exc}")
+    return ended
+
+
+def _policy(config: GateConfig, target: Target) -> RequestPolicy:
+    return policy_for(target.mode != REFERENCE, config.contract, rate=config.rate_limit,
+                      max_requests=config.max_requests, max_writes=config.max_writes,
+                      dry_run=config.dry_run)
 
 
 def _load_mapping(config: GateConfig, ctx: GateContext) -> MappingInput | None:
@@ -166,7 +236,6 @@ def run_gate(config: GateConfig) -> GateResult:
         ctx.manifests = load_runtime_manifests(config.runtime_manifests)
     ctx.mapping = _load_mapping(config, ctx)
     outcomes: dict[str, CheckOutcome] = {}
-    unreachable = None
     with _open(config) as target:
         ctx.target_mode, ctx.target_url, ctx.key = target.mode, target.url, target.key
         ctx.allow_writes = config.allow_writes or target.mode == REFERENCE
@@ -175,20 +244,8 @@ def run_gate(config: GateConfig) -> GateResult:
         if ctx.state_hub_url:
             check_url(ctx.state_hub_url, "--state-hub" if config.state_hub else "state_hub.url")
         outcomes["5"] = check_runtime_config(ctx)
-        ctx.client = InterHubClient(target.url or "", ctx.key, assumptions, timeout=TIMEOUT)
-        try:
-            _preflight(target, assumptions, config.key_env)
-            for gate_id, check in _HUB_CHECKS:
-                outcomes[gate_id] = _guarded(check, ctx, gate_id)
-        except TargetUnreachable as exc:
-            unreachable = str(exc)
-            for gate_id, _ in _HUB_CHECKS:
-                outcomes.setdefault(gate_id, CheckOutcome(gate_id).block(
-                    f"target unreachable: {exc}"))
-        finally:
-            ctx.client.close()
-        ctx.runtime_config_status = outcomes["5"].status
-        outcomes[FALLBACK] = check_fallback(ctx)
+        ctx.policy = _policy(config, target)
+        ended = _run_hub_checks(ctx, target, outcomes)
     for gate_id, outcome in outcomes.items():
         outcome.required = gate_id in config.required
     gates_pass = all(outcomes[g].status == PASS for g in GATE_IDS if g in config.required)
@@ -203,8 +260,15 @@ def run_gate(config: GateConfig) -> GateResult:
                 "scanRepos": list(config.scan_repos),
                 "stateHub": ctx.state_hub_url and redact_url(ctx.state_hub_url),
                 "contract": config.contract, "keyEnv": config.key_env},
-        unreachable=unreachable, key=ctx.key,
+        unreachable=ended.unreachable, stopped=ended.stopped,
+        contradiction=ended.contradiction, requests=_counted(ctx.policy), key=ctx.key,
     )
+
+
+def _counted(policy: RequestPolicy) -> dict[str, Any]:
+    """Every request the gate sent (retries included), its writes, and a dry run's plan."""
+    return {"total": policy.requests, "retries": policy.retries, "writes": policy.writes,
+            "plannedWrites": list(policy.planned)}
 
 
 def _iso(moment: datetime) -> str:

@@ -26,6 +26,7 @@ from ihub_conformance.hub import calibrate as reads
 from ihub_conformance.hub import calibrate_lists as lists
 from ihub_conformance.hub import calibrate_writes as writes
 from ihub_conformance.hub.client import redact_url
+from ihub_conformance.hub.policy import RequestPolicy
 from ihub_conformance.hub.probe import BudgetExhausted, Calibration, Prober
 
 REJECTION_STATUSES = (400, 401, 403, 409, 413, 415, 422)  # 404/405 may be a router's page
@@ -263,12 +264,13 @@ def _key_elsewhere(prober: Prober) -> tuple[str, str] | None:
 
 
 def register_contradiction(base_url: str, key: str | None, assumptions: Assumptions, *,
-                           timeout: float = 5.0, transport: Any = None) -> Contradiction | None:
+                           timeout: float = 5.0, transport: Any = None,
+                           policy: RequestPolicy | None = None) -> Contradiction | None:
     """Whether the hub's first answer contradicts the register (at most 1 + 8 requests:
     when the key is refused, whether another known header carries it), else None. A hub
     that cannot be asked is left to the caller's own reachability check."""
     prober = Prober(base_url, key, budget=1 + len(reads.AUTH_CANDIDATES), timeout=timeout,
-                    transport=transport)
+                    transport=transport, policy=policy)
     auth = assumptions.values["auth"]
     prober.auth = (auth["header"], auth.get("scheme") or "") if auth.get("header") else None
     try:

@@ -1,7 +1,11 @@
-"""A thin Inter-Hub /api/v2 client that follows the assumption register.
+"""The one Inter-Hub /api/v2 client: the assumption register's dialect under the request policy.
 
 The suite and the gate talk to a hub only through this, so the auth header,
-pagination and paths are read in one place (contracts/v1/assumptions.yaml).
+pagination and paths are read in one place (contracts/v1/assumptions.yaml) and
+every request follows one ``RequestPolicy`` (hub/policy.py: rate limit, budgets,
+retries on 429/503, dry run, no undeclared method on a live hub). ``HubRequests``
+holds the helpers over one ``request``; the suite's session adds only what is
+suite-specific on top of it.
 """
 
 from __future__ import annotations
@@ -15,11 +19,16 @@ import httpx
 from ihub_conformance.contract.assumptions import Assumptions, load_assumptions
 from ihub_conformance.contract.dialect import DialectMismatch, PageView, page_query, read_page
 from ihub_conformance.errors import EXIT_FINDINGS, ConformanceError, TargetUnreachable
+from ihub_conformance.hub.policy import RequestPolicy
 
 DEFAULT_TIMEOUT = 10.0
 # The one bound on pages followed (walk_pages), so a hub that never ends a list cannot
 # hang a run (200 rows a page -> 200,000 rows); reaching it is an error, never a silent stop.
 MAX_PAGES = 1000
+# A credential no hub can have issued: the wrong-key checks of the suite and gate 4.
+WRONG_KEY = "ihub-conformance-wrong-key-0000000000000000"
+# ``key=`` default of a request: the client's own key.
+USE_DEFAULT: Any = object()
 
 
 def redact_url(url: str) -> str:
@@ -35,47 +44,14 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-class InterHubClient:
-    """An authenticated client for one Inter-Hub base URL."""
+class HubRequests:
+    """The helpers every caller of a hub has over its one ``request``."""
 
-    def __init__(
-        self,
-        base_url: str,
-        key: str | None,
-        assumptions: Assumptions | None = None,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.assumptions = assumptions or load_assumptions()
-        headers = self.assumptions.auth_headers(key) if key else {}
-        self._http = httpx.Client(
-            base_url=self.base_url, headers=headers, timeout=timeout, transport=transport
-        )
+    assumptions: Assumptions
 
-    def __enter__(self) -> InterHubClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._http.close()
-
-    @property
-    def timeout(self) -> httpx.Timeout:
-        """The per-request timeout (a second client for the same hub reuses it)."""
-        return self._http.timeout
-
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send one request; connection failures become TargetUnreachable."""
-        try:
-            return self._http.request(method, path, **kwargs)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout) as exc:
-            raise TargetUnreachable(
-                f"{redact_url(self.base_url)} unreachable: {type(exc).__name__}"
-            ) from None
+    def request(self, method: str, path: str, *, key: Any = USE_DEFAULT,
+                **kwargs: Any) -> httpx.Response:
+        raise NotImplementedError
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)
@@ -86,34 +62,92 @@ class InterHubClient:
     def path(self, name: str, **params: str) -> str:
         return self.assumptions.path(name, **params)
 
-    def list_page(
-        self, name: str, *, index: int = 0, size: int | None = None,
-        params: Mapping[str, Any] | None = None, **path_params: str,
-    ) -> httpx.Response:
-        """The ``index``-th page (0-based; the register numbers it) of a list in ``paths``."""
+    def page(self, name: str, *, index: int = 0, size: int | None = None,
+             params: Mapping[str, Any] | None = None, key: Any = USE_DEFAULT,
+             **path_params: str) -> httpx.Response:
+        """The ``index``-th page (0-based; the register numbers it; ``size`` None: not sent)."""
         query = {**(params or {}), **page_query(self.assumptions, index, size)}
-        return self.get(self.path(name, **path_params), params=query)
+        return self.get(self.path(name, **path_params), params=query, key=key)
 
-    def list_all(
-        self, name: str, *, params: Mapping[str, Any] | None = None, size: int | None = None,
-        **path_params: str,
-    ) -> Iterator[dict[str, Any]]:
-        """Every row of a paginated list (walk_pages).
+    def pages(self, name: str, *, params: Mapping[str, Any] | None = None,
+              size: int | None = None, key: Any = USE_DEFAULT,
+              **path_params: str) -> Iterator[tuple[httpx.Response, PageView | None]]:
+        """Every page of a list (walk_pages), each with its rows read in the register's dialect."""
+        path = self.path(name, **path_params)
+        size = size or int(self.assumptions.get("pagination.max_size"))
+
+        def fetch(query: dict[str, Any]) -> httpx.Response:
+            return self.get(path, params={**(params or {}), **query}, key=key)
+
+        yield from walk_pages(fetch, self.assumptions, size)
+
+    def list_all(self, name: str, *, params: Mapping[str, Any] | None = None,
+                 size: int | None = None, **path_params: str) -> Iterator[dict[str, Any]]:
+        """Every row of a paginated list.
 
         Raises httpx.HTTPStatusError on a non-2xx page, DialectMismatch on a page of
         another shape and PageLimitReached past MAX_PAGES.
         """
-        size = size or int(self.assumptions.get("pagination.max_size"))
-        path = self.path(name, **path_params)
-
-        def fetch(query: dict[str, Any]) -> httpx.Response:
-            return self.get(path, params={**(params or {}), **query})
-
-        for response, view in walk_pages(fetch, self.assumptions, size):
+        for response, view in self.pages(name, params=params, size=size, **path_params):
             if view is None:
                 response.raise_for_status()
                 return
             yield from view.rows
+
+
+class InterHubClient(HubRequests):
+    """A client for one Inter-Hub base URL; every request goes through ``policy``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        key: str | None,
+        assumptions: Assumptions | None = None,
+        *,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+        policy: RequestPolicy | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.assumptions = assumptions or load_assumptions()
+        self.policy = policy if policy is not None else RequestPolicy()
+        self._key = key
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+
+    def __enter__(self) -> InterHubClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def auth(self, key: Any = USE_DEFAULT) -> dict[str, str]:
+        """Auth headers for ``key`` (default: the client's; None: no header)."""
+        if key is USE_DEFAULT:
+            key = self._key
+        return self.assumptions.auth_headers(key) if key else {}
+
+    def request(self, method: str, path: str, *, key: Any = USE_DEFAULT,
+                headers: Mapping[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+        """One request under the policy; connection failures become TargetUnreachable.
+
+        The policy may refuse it (BudgetExhausted, DryRunWrite, UndeclaredMethod);
+        each caller decides what that means for its run.
+        """
+        merged = {**self.auth(key), **(headers or {})}
+
+        def call() -> httpx.Response:
+            try:
+                return self._http.request(method, path, headers=merged, **kwargs)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout) as exc:
+                raise TargetUnreachable(
+                    f"{redact_url(self.base_url)} unreachable: {type(exc).__name__}"
+                ) from None
+
+        return self.policy.send(method, path, call, lambda r: r.status_code,
+                                lambda r, name: r.headers.get(name))
 
 
 class PageLimitReached(ConformanceError):

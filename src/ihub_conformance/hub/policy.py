@@ -1,6 +1,7 @@
 """How a run may talk to a hub it does not own: rate, budgets, retries, methods, dry run.
 
-Every request of the suite (hand-written and Schemathesis alike) goes through one
+Every request of a run - the suite's (hand-written and Schemathesis alike) and the
+gate's (its checks, the smoke's writes, the preflight) - goes through one
 ``RequestPolicy``:
 
 - a rate limit (``--rate-limit N/s``, default ``5/s`` for a live target; pyrate-limiter,
@@ -171,6 +172,21 @@ def declared_methods(openapi: dict[str, Any]) -> dict[str, frozenset[str]]:
     verbs = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
     return {path: frozenset(m.upper() for m in item if m in verbs)
             for path, item in (openapi.get("paths") or {}).items()}
+
+
+def policy_for(live: bool, contract: str, *, rate: str | None = None,
+               max_requests: int | None = None, max_writes: int | None = None,
+               dry_run: bool = False) -> RequestPolicy:
+    """The policy of one run (suite or gate): a live target gets the conservative rate
+    by default and only the methods the contract declares."""
+    declared = None
+    if live:
+        from ihub_conformance.contract.openapi import bundle_openapi
+
+        declared = declared_methods(bundle_openapi(contract))
+    return RequestPolicy(rate=rate or (DEFAULT_LIVE_RATE if live else None),
+                         max_requests=max_requests, max_writes=max_writes, dry_run=dry_run,
+                         declared=declared)
 
 
 def summarise_planned(planned: Iterable[str]) -> list[str]:

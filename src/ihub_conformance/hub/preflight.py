@@ -28,6 +28,7 @@ import httpx
 from ihub_conformance.contract.assumptions import Assumptions
 from ihub_conformance.errors import ConformanceError, TargetUnreachable
 from ihub_conformance.hub.client import redact_url
+from ihub_conformance.hub.policy import RequestPolicy
 
 # Issue 16 item 10: a TCP accept that never answers is exit 3 within seconds.
 DEADLINE = 8.0
@@ -51,8 +52,13 @@ class ProbeAnswer:
 
 
 def preflight(base_url: str, key: str | None, assumptions: Assumptions, *,
-              key_env: str = "OPS_HUB_KEY", deadline: float = DEADLINE) -> ProbeAnswer:
-    """Probe the target once within ``deadline`` seconds; raise unless it is an Inter-Hub."""
+              key_env: str = "OPS_HUB_KEY", deadline: float = DEADLINE,
+              policy: RequestPolicy | None = None) -> ProbeAnswer:
+    """Probe the target once within ``deadline`` seconds; raise unless it is an Inter-Hub.
+
+    Under a run's ``policy`` the probe is counted, rate-limited and budgeted, never
+    retried: a 429 here passes (the checks judge it), and the deadline is total.
+    """
     end = time.monotonic() + deadline
     shown = redact_url(base_url)
     _connect(base_url, min(CONNECT_TIMEOUT, deadline))
@@ -60,6 +66,8 @@ def preflight(base_url: str, key: str | None, assumptions: Assumptions, *,
     pag = assumptions.values["pagination"]
     params = {pag["page_param"]: pag["first_page"], pag["size_param"]: 1}
     asked = f"GET {shown.rstrip('/')}{path}"
+    if policy is not None:
+        policy.admit("GET", path)
     answer = _probe(base_url, path, params, assumptions.auth_headers(key), end)
     if answer is None:
         raise TargetUnreachable(f"{asked}: the connection was accepted but no answer came "

@@ -19,6 +19,7 @@ import httpx
 
 from ihub_conformance.errors import TargetUnreachable
 from ihub_conformance.hub.client import redact_url
+from ihub_conformance.hub.policy import RequestPolicy
 
 DEFAULT_BUDGET = 150
 DEFAULT_TIMEOUT = 5.0
@@ -94,8 +95,10 @@ class Prober:
 
     def __init__(self, base_url: str, key: str | None, *, budget: int = DEFAULT_BUDGET,
                  timeout: float = DEFAULT_TIMEOUT, deadline: float = DEFAULT_DEADLINE,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None,
+                 policy: RequestPolicy | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.policy = policy  # a run's own policy (the gate's): counts and bounds these too
         self._key = key
         self.auth: tuple[str, str] | None = None  # (header, scheme) once known
         self.budget = budget
@@ -122,6 +125,8 @@ class Prober:
             raise BudgetExhausted(f"request budget of {self.budget} spent")
         if time.monotonic() > self._end:
             raise BudgetExhausted("the probe's deadline passed")
+        if self.policy is not None:
+            self.policy.admit(method, path)
         self.sent += 1
         gap = MIN_GAP_SECONDS - (time.monotonic() - self._last)
         if gap > 0:

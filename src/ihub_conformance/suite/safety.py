@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from ihub_conformance.errors import ConformanceError
-from ihub_conformance.hub.policy import DEFAULT_LIVE_RATE, RequestPolicy, declared_methods
+from ihub_conformance.hub.policy import DEFAULT_LIVE_RATE, RequestPolicy, policy_for
 
 DEFAULT_SEED = 20260627
 
@@ -33,20 +33,14 @@ def add_options(group: pytest.OptionGroup) -> None:
 def build_policy(config: pytest.Config, mode: str, contract: str) -> RequestPolicy:
     """The policy of this session: live targets get the conservative defaults."""
     live = mode in ("live", "record") and config.getoption("--ihub-target") != "reference"
-    rate = config.getoption("--ihub-rate-limit") or (DEFAULT_LIVE_RATE if live else None)
-    declared = None
-    if live:
-        from ihub_conformance.contract.openapi import bundle_openapi
-
-        declared = declared_methods(bundle_openapi(contract))
     for name in ("--ihub-max-requests", "--ihub-max-writes"):
         value = config.getoption(name)
         if value is not None and value < 0:
             raise pytest.UsageError(f"{name} must be at least 0")
     try:
-        return RequestPolicy(rate=rate, max_requests=config.getoption("--ihub-max-requests"),
-                             max_writes=config.getoption("--ihub-max-writes"),
-                             dry_run=bool(config.getoption("--ihub-dry-run")),
-                             declared=declared)
+        return policy_for(live, contract, rate=config.getoption("--ihub-rate-limit"),
+                          max_requests=config.getoption("--ihub-max-requests"),
+                          max_writes=config.getoption("--ihub-max-writes"),
+                          dry_run=bool(config.getoption("--ihub-dry-run")))
     except ConformanceError as exc:
         raise pytest.UsageError(str(exc)) from None

@@ -9,6 +9,7 @@ production can end by listing its own objects (nothing is ever deleted).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,10 +24,10 @@ from ihub_conformance.contract.dialect import (
     error_field,
     error_schema,
     names_fields,
-    page_query,
     read_page,
 )
-from ihub_conformance.hub.client import InterHubClient, PageLimitReached, walk_pages
+from ihub_conformance.hub.client import USE_DEFAULT, HubRequests, InterHubClient, PageLimitReached
+from ihub_conformance.hub.client import WRONG_KEY as WRONG_KEY  # the conformance tests' import
 from ihub_conformance.hub.policy import (
     BudgetExhausted,
     DryRunWrite,
@@ -38,9 +39,6 @@ from ihub_conformance.suite.recording import RECORDING_CLOCK, REDACTED, REDACTED
 from ihub_conformance.validation.rules import idempotency_key
 
 NAME_PREFIX = "ihub-conformance"
-# A credential no hub can have issued: used for the wrong-key checks.
-WRONG_KEY = "ihub-conformance-wrong-key-0000000000000000"
-_USE_DEFAULT = object()
 # The line a run stopped by its policy prints; the runner shows it as the reason.
 STOP_PREFIX = "ihub-conformance: stopped: "
 
@@ -59,7 +57,7 @@ class Written:
 
 
 @dataclass
-class HubSession:
+class HubSession(HubRequests):
     mode: str  # reference | live | replay | record
     base_url: str
     key: str | None = field(repr=False)
@@ -71,7 +69,6 @@ class HubSession:
     clock: str | None = None  # a fixed "now" for record/replay
     display_url: str | None = None  # the target without credentials, for reports
     written: list[Written] = field(default_factory=list, repr=False)
-    requests: int = 0
     current_test: str = ""
     current_cassette: str | None = None
     policy: RequestPolicy = field(default_factory=RequestPolicy, repr=False)
@@ -84,34 +81,28 @@ class HubSession:
 
     @property
     def client(self) -> InterHubClient:
+        """The one client, under the run's policy, with the bound consumer's key."""
         if self._client is None:
-            # No default auth header: every request says which key it carries.
-            self._client = InterHubClient(self.base_url, None, self.assumptions)
+            self._client = InterHubClient(self.base_url, self.key, self.assumptions,
+                                          policy=self.policy)
         return self._client
+
+    @property
+    def requests(self) -> int:
+        """Every request the run sent (Schemathesis's too): the policy counts them."""
+        return self.policy.requests
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
 
-    def auth(self, key: Any = _USE_DEFAULT) -> dict[str, str]:
-        """Auth headers for ``key`` (default: the bound consumer's; None: no header)."""
-        if key is _USE_DEFAULT:
-            key = self.key
-        return self.assumptions.auth_headers(key) if key else {}
-
-    def request(self, method: str, path: str, *, key: Any = _USE_DEFAULT,
-                headers: Mapping[str, str] | None = None, **kwargs: Any) -> httpx.Response:
-        """One request under the run's policy (rate, budgets, retries, dry run); a replay
-        without a recording fails the test with the request named."""
-        merged = {**self.auth(key), **(headers or {})}
-
-        def call() -> httpx.Response:
-            self.requests += 1
-            return self.client.request(method, path, headers=merged, **kwargs)
-
+    def request(self, method: str, path: str, *, key: Any = USE_DEFAULT,
+                **kwargs: Any) -> httpx.Response:
+        """The client's request, kept as this test's reproduction; a replay without a
+        recording fails the test with the request named."""
         try:
-            response = self.send(method, path, call, lambda r: r.status_code,
-                                 lambda r, name: r.headers.get(name))
+            with self._policed():
+                response = self.client.request(method, path, key=key, **kwargs)
         except Exception as exc:
             if type(exc).__name__ == "CannotOverwriteExistingCassetteException":
                 query = kwargs.get("params")
@@ -128,25 +119,22 @@ class HubSession:
 
     def send(self, method: str, path: str, call: Callable[[], Any],
              status: Callable[[Any], int], header: Callable[[Any, str], str | None]) -> Any:
-        """Any request of the run (Schemathesis's too) through the policy; a budget that
-        runs out stops the whole run, a dry-run write skips the test that wanted it."""
-        try:
+        """A request the client does not send (Schemathesis's) through the same policy."""
+        with self._policed():
             return self.policy.send(method, path, call, status, header)
+
+    @contextmanager
+    def _policed(self) -> Iterator[None]:
+        """What a policy refusal means in the suite: a budget that runs out stops the
+        whole run, a dry-run write skips the test that wanted it."""
+        try:
+            yield
         except DryRunWrite as planned:
             pytest.skip(f"dry run: would send {planned.method} {planned.path}")
         except BudgetExhausted as exc:
             pytest.exit(f"{STOP_PREFIX}{exc}", returncode=pytest.ExitCode.INTERRUPTED)
         except UndeclaredMethod as exc:
             pytest.fail(str(exc), pytrace=False)
-
-    def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> httpx.Response:
-        return self.request("POST", path, **kwargs)
-
-    def path(self, name: str, **params: str) -> str:
-        return self.assumptions.path(name, **params)
 
     # -- capabilities -----------------------------------------------------------------
 
@@ -214,12 +202,12 @@ class HubSession:
         self.note_written("widget", response, name)
         return self.expect_created(response, "create_widget", "widget-resource")
 
-    def consumer(self, key: Any = _USE_DEFAULT) -> dict[str, Any]:
+    def consumer(self, key: Any = USE_DEFAULT) -> dict[str, Any]:
         """The calling consumer (ASM-10), or the override file's stand-in for the bound key."""
         if self.assumptions.has_endpoint("consumer"):
             return self.expect(self.get(self.path("consumer"), key=key), 200, "consumer")
         stand_in = self.assumptions.get("stand_ins.consumer")
-        if key is not _USE_DEFAULT or stand_in is None:
+        if key is not USE_DEFAULT or stand_in is None:
             unverifiable("the hub has no consumer read and the register gives no "
                          "stand_ins.consumer for this key")
         return {"hubId": None, **stand_in}
@@ -247,31 +235,18 @@ class HubSession:
 
     # -- reading lists ----------------------------------------------------------------
 
-    def page(self, name: str, *, index: int = 0, size: int | None = None,
-             params: Mapping[str, Any] | None = None, key: Any = _USE_DEFAULT,
-             **path_params: str) -> httpx.Response:
-        """The ``index``-th page (0-based; the register numbers it; ``size`` None: not sent)."""
-        query = {**(params or {}), **page_query(self.assumptions, index, size)}
-        return self.get(self.path(name, **path_params), params=query, key=key)
-
     def pages(self, name: str, *, params: Mapping[str, Any] | None = None,
-              size: int | None = None, key: Any = _USE_DEFAULT,
+              size: int | None = None, key: Any = USE_DEFAULT,
               **path_params: str) -> Iterator[tuple[httpx.Response, PageView | None]]:
-        """Every page of a list (the client's one loop), each read in the register's dialect;
-        a page of another shape is an assumption mismatch, a list without end a failure."""
-        path = self.path(name, **path_params)
-        size = size or int(self.assumptions.get("pagination.max_size"))
-
-        def fetch(query: dict[str, Any]) -> httpx.Response:
-            return self.get(path, params={**(params or {}), **query}, key=key)
-
+        """Every page of a list (the client's one loop); a page of another shape is an
+        assumption mismatch, a list without end a failure."""
         try:
-            yield from walk_pages(fetch, self.assumptions, size)
+            yield from super().pages(name, params=params, size=size, key=key, **path_params)
         except DialectMismatch as exc:
             expect_assumption(exc.asm_id, False, expected=exc.expected, observed=exc.observed,
-                              detail=f"GET {path}")
+                              detail=f"GET {self.path(name, **path_params)}")
         except PageLimitReached as exc:
-            pytest.fail(f"GET {path}: {exc}", pytrace=False)
+            pytest.fail(f"GET {self.path(name, **path_params)}: {exc}", pytrace=False)
 
     def rows(self, name: str, *, params: Mapping[str, Any] | None = None,
              size: int | None = None, **path_params: str) -> list[dict[str, Any]]:
