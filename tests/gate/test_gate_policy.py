@@ -197,3 +197,14 @@ def test_a_dry_run_sends_no_write_and_lists_what_it_would_send(keyed, proxy, tmp
     assert run.status("1") == "pass"  # its reads still ran
     assert run.code == 1  # gate 6 is required and did not run
     assert "dry run, not sent: POST /api/v2/widgets" in run.out
+
+
+def test_a_hub_contradicting_the_register_is_named_on_one_line_and_its_probes_counted(
+        keyed, proxy, tmp_path, capsys):
+    proxy.reset()
+    dialect = GATE_SCHEMA.parents[2] / "contracts" / "v1" / "dialects" / "token-results.yaml"
+    run = _gate(capsys, tmp_path, proxy, "--assumptions", str(dialect))
+    lines = [line for line in run.err.splitlines() if "contradicts the assumption register" in line]
+    assert len(lines) == 1 and "ihub-conformance calibrate --target" in lines[0]
+    assert keyed.key not in run.err
+    assert run.report["requests"]["total"] == len(proxy.seen)  # the register probes too
