@@ -18,12 +18,18 @@ def _install(session: nox.Session) -> None:
     session.install("-e", ".[test]")
 
 
+def _tests(session: nox.Session, *args: str) -> None:
+    session.run("ruff", "check", ".")
+    # One pytest worker per core (pytest-xdist): the suite spends much of its time waiting on
+    # subprocesses and loopback servers, so two workers on two cores nearly halve it.
+    session.run("pytest", "-n", "auto", *args)
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The project's own tests and lint (what .ci/run runs)."""
+    """The project's own tests and lint. Posargs go to pytest."""
     _install(session)
-    session.run("ruff", "check", ".")
-    session.run("pytest", *session.posargs)
+    _tests(session, *session.posargs)
 
 
 @nox.session(name="contract-diff")
@@ -34,7 +40,11 @@ def contract_diff(session: nox.Session) -> None:
     version's generated changelog block must be current. Posargs: a base revision.
     """
     _install(session)
-    session.run("ihub-conformance", "diff", "--against-base", *session.posargs)
+    _contract_diff(session, *session.posargs)
+
+
+def _contract_diff(session: nox.Session, *args: str) -> None:
+    session.run("ihub-conformance", "diff", "--against-base", *args)
 
 
 @nox.session
@@ -43,13 +53,26 @@ def interop(session: nox.Session) -> None:
     check-jsonschema give the tool's verdict on every corpus document (contracts/README.md).
     """
     _install(session)
+    _interop(session, *session.posargs)
+
+
+def _interop(session: nox.Session, *args: str) -> None:
     session.install("rfc3339-validator>=0.1.4")  # python-jsonschema's date-time check
     node = ROOT / ".nox" / "interop-node"  # throwaway; never committed
     session.run("npm", "install", "--prefix", str(node), "--no-audit", "--no-fund",
                 "--no-package-lock", "--silent", "ajv@^8.17", "ajv-formats@^3.0",
                 external=True)
     session.run("python", "-m", "ihub_conformance.validation.interop",
-                "--node-modules", str(node / "node_modules"), *session.posargs)
+                "--node-modules", str(node / "node_modules"), *args)
+
+
+@nox.session
+def ci(session: nox.Session) -> None:
+    """What .ci/run runs: tests, contract-diff and interop in one venv (one install, not three)."""
+    _install(session)
+    _tests(session)
+    _contract_diff(session)
+    _interop(session)
 
 
 @nox.session

@@ -230,4 +230,8 @@ def test_nox_session_and_ci_run_the_guard():
     noxfile = (ROOT / "noxfile.py").read_text()
     assert '@nox.session(name="contract-diff")' in noxfile
     assert '"ihub-conformance", "diff", "--against-base"' in noxfile
-    assert "nox -s contract-diff" in (ROOT / ".ci" / "run").read_text()
+    # .ci/run runs the `ci` session, which runs the guard in the tests' venv.
+    ci_session = noxfile[noxfile.index("def ci("):]
+    ci_session = ci_session[: ci_session.find("\n@nox.session")]
+    assert "_contract_diff(session)" in ci_session
+    assert "nox -s ci" in (ROOT / ".ci" / "run").read_text()
