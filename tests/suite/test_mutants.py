@@ -141,8 +141,10 @@ def test_unknown_fault_is_a_one_line_usage_error(capsys) -> None:
 def test_every_variant_is_killed_on_target_and_the_faithful_hub_passes(
         tmp_path: Path, capsys) -> None:
     report = tmp_path / "kill.json"
-    code = cli_main(["mutants", "--hand-written-only", "--jobs", "2", "--timeout", "180",
-                         "--report", str(report)])
+    # --targeted: each variant runs the tests that verify its own ids (the only ones that
+    # can kill it on target); the faithful hub runs them all.
+    code = cli_main(["mutants", "--hand-written-only", "--targeted", "--jobs", "2",
+                     "--timeout", "180", "--report", str(report)])
     out = capsys.readouterr().out
     doc = json.loads(report.read_text(encoding="utf-8"))
     rows = {row["name"]: row for row in doc["rows"]}
@@ -333,8 +335,9 @@ def _http_mutants(key: str) -> dict[str, dict]:
     }
 
 
-def _serve_and_run(app, workdir: Path, env: dict) -> dict:
-    """Serve `app` on loopback; run the hand-written suite against it as a live target."""
+def _serve_and_run(app, workdir: Path, env: dict, only: tuple[str, ...] = ()) -> dict:
+    """Serve `app` on loopback; run the hand-written suite (the tests of `only`'s ids, or
+    all) against it as a live target."""
     import socket
     import subprocess
     import threading
@@ -360,7 +363,8 @@ def _serve_and_run(app, workdir: Path, env: dict) -> dict:
                         f"--rootdir={suite.parent}", f"--ignore-glob={suite}/*schemathesis*",
                         "--ihub-target", url, "--ihub-allow-writes",
                         "--ihub-assumptions", str(workdir / "assumptions.json"),
-                        "--ihub-results", str(workdir / "results.json")],
+                        "--ihub-results", str(workdir / "results.json"),
+                        *(arg for rid in only for arg in ("--ihub-only", rid))],
                        env=env, capture_output=True, timeout=180, check=False)
         return json.loads((workdir / "results.json").read_text(encoding="utf-8"))
     finally:
@@ -390,7 +394,7 @@ def test_hubs_outside_the_fault_catalogue_are_killed_on_target(tmp_path: Path) -
     survivors = {}
     for name, expected in HTTP_MUTANTS.items():
         results = _serve_and_run(_Rewrite(create_app(keys=keys), **hooks[name]),
-                                 tmp_path / name, env)
+                                 tmp_path / name, env, only=expected)
         failed = [t for t in results["tests"] if t["outcome"] in ("failed", "error")]
         if not any(set(expected) & set(t["requirements"]) for t in failed):
             survivors[name] = sorted({rid for t in failed for rid in t["requirements"]})

@@ -124,3 +124,20 @@ def test_live_target_is_read_only_unless_writes_are_allowed(tmp_path: Path) -> N
     assert skipped and all("writes not allowed" in t["message"] for t in skipped)
     assert any(t["outcome"] == "passed" for t in doc["tests"])
     assert hub.key not in proc.stdout + proc.stderr + results.read_text()
+
+
+def test_only_keeps_the_tests_of_the_given_ids(tmp_path: Path) -> None:
+    (tmp_path / "test_z.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.requirement('EVT-10')\ndef test_evt():\n    pass\n\n"
+        "@pytest.mark.requirement('WID-04')\ndef test_wid():\n    pass\n\n"
+        "@pytest.mark.assumption('ASM-01')\ndef test_asm():\n    pass\n\n"
+        "def test_unmarked():\n    pass\n")
+    proc = _pytest([str(tmp_path / "test_z.py"), "-v", "--ihub-only", "EVT-10",
+                    "--ihub-only", "ASM-01"], tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "test_evt PASSED" in proc.stdout and "test_asm PASSED" in proc.stdout
+    assert "test_wid" not in proc.stdout and "test_unmarked" not in proc.stdout
+    assert "2 deselected" in proc.stdout
+    unknown = _pytest([str(tmp_path / "test_z.py"), "--ihub-only", "EVT-99"], tmp_path)
+    assert unknown.returncode == 4 and "EVT-99" in unknown.stderr

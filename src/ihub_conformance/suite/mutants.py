@@ -84,7 +84,8 @@ def suite_path() -> Path:
 
 
 def pytest_command(suite: Path, results: Path, fault: str | None, *, examples: int,
-                   hand_written_only: bool, assumptions: str | None = None) -> list[str]:
+                   hand_written_only: bool, assumptions: str | None = None,
+                   only: Sequence[str] = ()) -> list[str]:
     """The pytest invocation of one variant (its own process, its own reference hub)."""
     command = [
         sys.executable, "-m", "pytest", str(suite), "-q", "-p", "no:cacheprovider",
@@ -98,6 +99,8 @@ def pytest_command(suite: Path, results: Path, fault: str | None, *, examples: i
         command += ["--ihub-reference-fault", fault]
     if assumptions is not None:  # the hub speaks this dialect and the suite expects it
         command += ["--ihub-assumptions", str(Path(assumptions).resolve())]
+    for target in only:
+        command += ["--ihub-only", target]
     return command
 
 
@@ -161,8 +164,12 @@ def classify(row: VariantResult, results: dict[str, Any], catalog: Any) -> Varia
 
 def run_variant(name: str, *, suite: Path, workdir: Path, examples: int,
                 hand_written_only: bool, timeout: float, catalog: Any,
-                assumptions: str | None = None) -> VariantResult:
-    """Run the suite against the reference hub with fault `name` (or none: FAITHFUL)."""
+                assumptions: str | None = None, targeted: bool = False) -> VariantResult:
+    """Run the suite against the reference hub with fault `name` (or none: FAITHFUL).
+
+    targeted: a fault variant runs only the tests that could kill it (those verifying its
+    requirement ids or checking its assumption ids); the faithful hub always runs them all.
+    """
     fault = FAULTS.get(name)
     row = VariantResult(
         name=name,
@@ -170,9 +177,10 @@ def run_variant(name: str, *, suite: Path, workdir: Path, examples: int,
         expected=list(fault.requirement_ids) if fault else [],
     )
     results_path = workdir / f"{name}.json"
+    only = [*fault.requirement_ids, *fault.assumption_ids] if fault and targeted else []
     command = pytest_command(suite, results_path, None if name == FAITHFUL else name,
                              examples=examples, hand_written_only=hand_written_only,
-                             assumptions=assumptions)
+                             assumptions=assumptions, only=only)
     started = time.monotonic()
     code, output = _run_process(command, timeout)
     row.seconds = round(time.monotonic() - started, 2)
@@ -180,7 +188,8 @@ def run_variant(name: str, *, suite: Path, workdir: Path, examples: int,
         row.result = ERROR
         row.error = f"timed out after {timeout:g}s (process group killed)"
         return row
-    if code not in (0, 1) or not results_path.is_file():
+    # 5: no test selected (a targeted variant no test verifies): classified as survived.
+    if code not in (0, 1, 5) or not results_path.is_file():
         row.result = ERROR
         row.error = f"pytest exit {code}: {_tail(output)}"
         return row
@@ -188,8 +197,8 @@ def run_variant(name: str, *, suite: Path, workdir: Path, examples: int,
 
 
 def run_all(names: Sequence[str], *, jobs: int, examples: int, hand_written_only: bool,
-            timeout: float, progress: bool = True,
-            assumptions: str | None = None) -> list[VariantResult]:
+            timeout: float, progress: bool = True, assumptions: str | None = None,
+            targeted: bool = False) -> list[VariantResult]:
     """The faithful hub and every named fault, `jobs` processes at a time."""
     catalog = load_catalog("v1")
     suite = suite_path()
@@ -198,7 +207,7 @@ def run_all(names: Sequence[str], *, jobs: int, examples: int, hand_written_only
         def one(name: str) -> VariantResult:
             row = run_variant(name, suite=suite, workdir=Path(tmp), examples=examples,
                               hand_written_only=hand_written_only, timeout=timeout,
-                              catalog=catalog, assumptions=assumptions)
+                              catalog=catalog, assumptions=assumptions, targeted=targeted)
             if progress:
                 print(f"  {row.name:<32} {row.result:<20} {row.seconds:6.1f}s", flush=True)
             return row

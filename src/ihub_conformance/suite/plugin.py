@@ -110,6 +110,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     # For mutation testing the suite: start the reference hub with a fault switched on.
     group.addoption("--ihub-reference-fault", action="append", default=[],
                     help=argparse.SUPPRESS)
+    group.addoption("--ihub-only", action="append", default=[], metavar="ID",
+                    help="run only the tests verifying this requirement id or checking this "
+                    "assumption id (repeatable)")
 
 
 def _mode(target: str, record: bool) -> str:
@@ -277,6 +280,7 @@ def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     _check_assumption_ids(config, items)
+    _select_only(config, items)
     marked = [(item, requirement_ids(item)) for item in items]
     if not any(ids for _, ids in marked):
         return
@@ -291,6 +295,25 @@ def pytest_collection_modifyitems(
     for item, ids in marked:
         if ids:
             _trace(item, [catalog.get(rid) for rid in ids])
+
+
+def _select_only(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--ihub-only: keep the tests that verify or check one of the given ids (a fault's
+    kill needs nothing else, so the kill table runs each variant on its targets only)."""
+    only = set(config.getoption("--ihub-only"))
+    if not only:
+        return
+    unknown = only - set(_catalog(config).ids()) - _register_ids(config)
+    if unknown:
+        raise pytest.UsageError(f"--ihub-only: not a requirement or assumption id: "
+                                f"{', '.join(sorted(unknown))}")
+    kept, dropped = [], []
+    for item in items:
+        ids = {*requirement_ids(item), *attribution.assumption_ids(item)}
+        (kept if ids & only else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
