@@ -22,7 +22,7 @@ def _tests(session: nox.Session, *args: str) -> None:
     session.run("ruff", "check", ".")
     # One pytest worker per core (pytest-xdist): the suite spends much of its time waiting on
     # subprocesses and loopback servers, so two workers on two cores nearly halve it.
-    session.run("pytest", "-n", "auto", *args)
+    session.run("pytest", "-n", "auto", "--dist", "worksteal", *args)
 
 
 @nox.session
