@@ -194,6 +194,13 @@ def manifest(hub: HubSession, hub_slug: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
+def a_widget_id(hub: HubSession) -> str:
+    """Any widget on the hub (read-only runs cannot create one)."""
+    rows = hub.expect_page(hub.page("widgets", size=1), "widget-resource")
+    return rows[0]["id"] if rows else "00000000-0000-4000-8000-000000000101"
+
+
+@pytest.fixture(scope="session")
 def registry(hub: HubSession) -> dict[str, set[str]]:
     """Names in the event-type, widget-type and policy-scope registries."""
     if not hub.assumptions.has_endpoint("registries"):

@@ -224,7 +224,7 @@ def test_a_hub_answering_200_on_create_gets_mismatches_not_broken_requirements(
     answers create with another 2xx than the register's guess (ASM-06)."""
     proc = subprocess.run(
         [sys.executable, "-m", "ihub_conformance.cli", "run", "--fault", "created_200",
-         "--report-dir", str(tmp_path), "-k", "test_widgets or test_fault_coverage_widgets"],
+         "--report-dir", str(tmp_path), "-k", "test_widgets or test_registered_names"],
         capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr
     doc = json.loads((tmp_path / "conformance.json").read_text())

@@ -165,7 +165,8 @@ def test_every_variant_is_killed_on_target_and_the_faithful_hub_passes(
 # -- hubs outside the fault catalogue -------------------------------------------------------
 #
 # Mutation testing with hubs that FAULTS does not model found gaps in the suite, closed
-# by conformance/test_fault_coverage_*.py. Each mutant here is the reference hub behind
+# by the conformance tests each names (test_auth, test_key_echo, test_event_bodies,
+# test_registered_names, test_widgets). Each mutant here is the reference hub behind
 # a small ASGI rewrite, served on loopback; the hand-written suite runs against it as a
 # live target and must fail a test of one of the mutant's requirement ids.
 

@@ -1,10 +1,9 @@
-"""Event-body checks that mutation testing found missing: metadata of any shape, content types.
+"""Event bodies: metadata "accepted as a JSON object when the request content type is
+`application/json`" (EVT-08) - any object as sent, JSON with a charset, a body near the
+cap; and a JSON body under another content type refused and not stored.
 
-Hubs outside the fault catalogue survived the rest of the suite when they kept only
-the metadata keys activity-core sends, refused `application/json; charset=utf-8`,
-or parsed a JSON body whatever its Content-Type (the other content-type checks
-send a body that is not JSON, so sniffing hubs refused it anyway).
-`ihub-conformance mutants` runs the suite against such hubs.
+A hub keeping only the metadata keys activity-core sends, refusing a charset
+parameter, or parsing JSON whatever the Content-Type fails here.
 """
 
 from __future__ import annotations
@@ -56,19 +55,29 @@ def test_metadata_of_any_shape_is_stored_as_sent(hub: HubSession, hub_record: di
         f"the stored metadata differs from the metadata sent: {stored[0].get('metadata')!r}")
 
 
+def _accepted_as_sent(hub: HubSession, body: dict[str, Any], raw: bytes,
+                      content_type: str) -> None:
+    """POST ``raw`` (``body`` encoded): answered as created, with the metadata as sent."""
+    response = hub.post(hub.path("interaction_events"), content=raw,
+                        headers={"Content-Type": content_type})
+    hub.note_written("interaction-event", response, body["eventType"])
+    event = hub.expect_created(response, "create_event", "event-resource")
+    assert event.get("metadata") == body["metadata"]
+
+
+def _event_body(hub: HubSession, hub_record: dict, manifest: dict, event_type: str,
+                label: str, **attributes: Any) -> dict[str, Any]:
+    widget = _widget(hub, hub_record, manifest, label)
+    return {"widgetId": widget["id"], "eventType": event_type,
+            "metadata": hub.event_metadata(label, event_type, **attributes)}
+
+
 @requirement("EVT-08")
 def test_json_with_a_charset_parameter_is_accepted(hub: HubSession, hub_record: dict,
                                                    manifest: dict,
                                                    declared_event_types: list[str]) -> None:
-    widget = _widget(hub, hub_record, manifest, "charset")
-    event_type = declared_event_types[0]
-    body = {"widgetId": widget["id"], "eventType": event_type,
-            "metadata": hub.event_metadata("charset", event_type)}
-    response = hub.post(hub.path("interaction_events"), content=json.dumps(body).encode(),
-                        headers={"Content-Type": "application/json; charset=utf-8"})
-    hub.note_written("interaction-event", response, event_type)
-    event = hub.expect_created(response, "create_event", "event-resource")
-    assert event.get("metadata") == body["metadata"]
+    body = _event_body(hub, hub_record, manifest, declared_event_types[0], "charset")
+    _accepted_as_sent(hub, body, json.dumps(body).encode(), "application/json; charset=utf-8")
 
 
 @requirement("EVT-08")
@@ -97,19 +106,13 @@ def test_a_body_just_under_the_cap_is_accepted(hub: HubSession, hub_record: dict
                                               manifest: dict,
                                               declared_event_types: list[str]) -> None:
     # The other side of the 413 check: a hub with a smaller cap refuses real evidence.
-    widget = _widget(hub, hub_record, manifest, "near-cap")
-    event_type = declared_event_types[0]
-    body = {"widgetId": widget["id"], "eventType": event_type,
-            "metadata": hub.event_metadata("near-cap", event_type, padding="")}
     if hub.assumptions.get("limits.max_body_bytes") is None:
         unverifiable("the register knows no body cap (values.limits.max_body_bytes: null)")
     cap = int(hub.assumptions.get("limits.max_body_bytes"))
+    body = _event_body(hub, hub_record, manifest, declared_event_types[0], "near-cap",
+                       padding="")
     # A fixed padding: the body must not depend on the run id's length (replay matches it).
     body["metadata"]["attributes"]["padding"] = "x" * (cap - 2048)
     raw = json.dumps(body).encode()
     assert cap - 2048 < len(raw) < cap
-    response = hub.post(hub.path("interaction_events"), content=raw,
-                        headers={"Content-Type": "application/json"})
-    hub.note_written("interaction-event", response, event_type)
-    event = hub.expect_created(response, "create_event", "event-resource")
-    assert event.get("metadata") == body["metadata"]
+    _accepted_as_sent(hub, body, raw, "application/json")

@@ -1,10 +1,10 @@
-"""Registry checks that mutation testing found missing: every registered name is accepted.
+"""Every name the type registries list is accepted on a widget and stored as sent.
 
-The other registry tests accept the manifest's first widget type and one live scope
-and refuse unknown names, so a hub that checked widget types against the manifest
-(refusing the registered `generic-panel`) or refused the registered default scope
-`internal` when sent explicitly passed them. Here every name the registries list
-is posted once. `ihub-conformance mutants` runs the suite against such hubs.
+"Widget type and policy scope are validated through the type registries": the
+registries, not the manifest, decide. A hub checking widget types against the
+manifest (refusing the registered `generic-panel`) or refusing the registered
+default scope `internal` when sent explicitly fails here; test_widgets.py holds
+the other side (unregistered names refused).
 """
 
 from __future__ import annotations
