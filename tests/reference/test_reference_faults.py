@@ -136,7 +136,8 @@ PROBES: dict[str, Callable[[RunningHub, httpx.Client, httpx.Client], bool]] = {
         "widgetId": _fresh(b), "eventType": "ops-endpoint-verified", "metadata": '{"a": 1}'})),
     "progress_leaks_secret": lambda h, b, u: h.key in httpx.get(h.base_url + "/progress/").text,
     "drop_optional_widget_fields": lambda h, b, u: _widget(
-        b, capabilityRef="cap", viewContext="vc", adapterSpecId="ad"
+        b, capabilityRef="cap", viewContext="vc",
+        adapterSpecId="00000000-0000-4000-8000-000000000031"
     ).json()["capabilityRef"] != "cap",
     "require_view_context": lambda h, b, u: not _ok(_event(b)),
     "text_plain_answers": lambda h, b, u: not all(
@@ -160,7 +161,19 @@ PROBES: dict[str, Callable[[RunningHub, httpx.Client, httpx.Client], bool]] = {
     "progress_ignores_event_type": lambda h, b, u: {e["event_type"] for e in httpx.get(
         h.base_url + "/progress/", params={"event_type": "ops_inventory_probe"}).json()}
     != {"ops_inventory_probe"},
+    "public_registry_partial": lambda h, b, u: _names(httpx.get(
+        h.base_url + "/api/v2/widget-types")) != _names(b.get("/api/v2/widget-types")),
+    "access_path_widget_type": lambda h, b, u: any(
+        "access-path" in name for name in _names(b.get("/api/v2/widget-types"))),
+    "access_path_event_held": lambda h, b, u: b.get(EVENTS, params={
+        "eventType": "ops-access-path-checked"}).json()["pagination"]["totalCount"] > 0,
+    "consumer_stale_manifest": lambda h, b, u: b.get("/api/v2/consumer").json()["manifestId"]
+    != b.get("/api/v2/hubs/ops-hub/manifest").json()["id"],
 }
+
+
+def _names(response: httpx.Response) -> set[str]:
+    return {row["name"] for row in response.json()["data"]}
 
 
 def _stored_after_refusal(http: httpx.Client) -> bool:

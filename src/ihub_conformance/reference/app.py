@@ -53,6 +53,10 @@ DEFAULT_RATE_LIMIT = 100_000  # requests per consumer per window (ASM-11)
 DEFAULT_RATE_WINDOW = 60.0
 PROGRESS_DEFAULT_LIMIT = 20
 PROGRESS_MAX_LIMIT = 500
+# Fault-only facts: an earlier manifest's id, the registries' manifest keys.
+STALE_MANIFEST_ID = "00000000-0000-4000-8000-000000000010"
+_MANIFEST_KEYS = {"event_types": "eventTypes", "widget_types": "widgetTypes",
+                  "policy_scopes": "policyScopes"}
 
 Handler = Callable[[Request, Consumer | None], Awaitable[Response]]
 
@@ -263,9 +267,20 @@ class _Hub:
 
     def registry(self, table: str) -> Handler:
         async def handler(request: Request, consumer: Consumer | None) -> Response:
+            if consumer is None and "public_registry_partial" in self.faults:
+                return self.page(request, lambda o, n: self._declared_rows(table, o, n))
             return self.page(request, lambda o, n: self.store.list_registry(table, o, n))
 
         return handler
+
+    def _declared_rows(self, table: str, offset: int, limit: int
+                       ) -> tuple[list[dict[str, Any]], int]:
+        """Fault only: the registry rows the active manifest declares, as one list."""
+        manifest = self.store.active_manifest(str(self.asm.get("vocabulary.hub_slug"))) or {}
+        declared = set(manifest.get(_MANIFEST_KEYS[table], ()))
+        rows = [row for row in self.store.list_registry(table, 0, 1_000_000)[0]
+                if row["name"] in declared]
+        return rows[offset:offset + limit], len(rows)
 
     async def list_hubs(self, request: Request, consumer: Consumer | None) -> Response:
         return self.page(request, self.store.list_hubs)
@@ -282,6 +297,8 @@ class _Hub:
         resource = consumer.as_resource()
         if "consumer_wrong_hub" in self.faults and resource.get("manifestId"):
             resource["hubId"] = resource["manifestId"]
+        if "consumer_stale_manifest" in self.faults and resource.get("manifestId"):
+            resource["manifestId"] = STALE_MANIFEST_ID
         return json_response(resource)
 
     # -- unauthenticated: OpenAPI document, State Hub progress ------------------------------
@@ -383,6 +400,25 @@ def _form_body(raw: bytes) -> dict[str, Any]:
     return fields
 
 
+def _faulty_seed(data: dict[str, Any], faults: frozenset[str]) -> dict[str, Any]:
+    """The seed as a fault changes it (access_path_widget_type registers the deferred type)."""
+    if "access_path_widget_type" not in faults:
+        return data
+    extra = {"name": "ops-access-path", "description": "Access paths (should stay deferred)"}
+    return {**data, "widget_types": [*data["widget_types"], extra]}
+
+
+def _hold_an_access_path_event(store: Store, data: dict[str, Any]) -> None:
+    """Fault only: an access-path check on the hub, as activity-core would have sent it."""
+    widget = data["widgets"][0]["id"]
+    store.create_event({
+        "widgetId": widget, "eventType": "ops-access-path-checked", "viewContextRef": None,
+        "actorType": "api", "metadata": {
+            "activity_core_run_id": "run-20260627-0001", "context_key": "railiance/inter-hub",
+            "idempotency_key": "run-20260627-0001:railiance/inter-hub:ops-access-path-checked",
+            "attributes": {"observed_at": "2026-06-27T08:00:03Z"}}})
+
+
 # long: the route table and the app's wiring, read together
 def create_app(
     *,
@@ -406,8 +442,11 @@ def create_app(
         raise ConformanceError("API keys must be non-empty and carry no surrounding whitespace")
     if len(set(keys.values())) != len(keys):
         raise ConformanceError("two API consumers were given the same key")
+    data = _faulty_seed(data, chosen)
     store = Store(db or ":memory:")
     store.load_seed(data, {name: hash_key(key) for name, key in keys.items()})
+    if "access_path_event_held" in chosen:
+        _hold_an_access_path_event(store, data)
     ring = KeyRing(store.consumers())
     bound = next((c["name"] for c in data["consumers"] if c["manifest"]), None)
     leak = keys.get(bound) if bound and "progress_leaks_secret" in chosen else None

@@ -226,6 +226,30 @@ FAULTS: dict[str, Fault] = {
         "GET /progress/ ignores limit",
         ("FBK-02",),
     ),
+    "public_registry_partial": Fault(
+        "public_registry_partial",
+        "a registry read without a key lists only the names the active ops-hub manifest "
+        "declares (a public view that is not the registry)",
+        ("VOC-16",),
+    ),
+    "access_path_widget_type": Fault(
+        "access_path_widget_type",
+        "the widget-type registry offers ops-access-path although access-path evidence is "
+        "deferred",
+        ("VOC-04", "VOC-13", "FBK-04"),
+    ),
+    "access_path_event_held": Fault(
+        "access_path_event_held",
+        "the hub holds an ops-access-path-checked event that no test run wrote (access-path "
+        "evidence left the State Hub fallback)",
+        ("VOC-04", "VOC-13", "FBK-04"),
+    ),
+    "consumer_stale_manifest": Fault(
+        "consumer_stale_manifest",
+        "GET /api/v2/consumer answers the id of an earlier ops-hub manifest, not the active one "
+        "(a binding never moved on activation)",
+        ("EVT-10",),
+    ),
     "progress_ignores_event_type": Fault(
         "progress_ignores_event_type",
         "GET /progress/ ignores event_type: the probe query answers other events too",
@@ -254,6 +278,10 @@ _APPLIES: dict[str, Callable[[Assumptions], bool]] = {
     "echo_key": lambda a: bool(a.get("auth.header")),
     "unknown_widget_200": lambda a: a.serves("widget"),
     "no_widget_version": lambda a: a.serves("widget_versions"),
+    "public_registry_partial": lambda a: a.has_endpoint("registries")
+    and not a.needs_key("event_types"),
+    "access_path_widget_type": lambda a: a.has_endpoint("registries"),
+    "consumer_stale_manifest": lambda a: a.serves("consumer") and a.serves("manifest"),
     "consumer_wrong_hub": lambda a: a.serves("consumer") and a.serves("hubs"),
     "no_body_cap": lambda a: a.get("limits.max_body_bytes") is not None,
     "accept_form_metadata": lambda a: a.get("status.rejections.unsupported_media_type") != "any",
