@@ -75,7 +75,6 @@ def full_body(hub: HubSession, hub_record: dict, manifest: dict) -> dict[str, An
         viewContext=f"ihub-conformance:{hub.run_id}:view",
         policyScope=scope,
         status="draft",
-        adapterSpecId=f"ihub-conformance-adapter-{hub.run_id}",
     )
 
 
@@ -157,11 +156,37 @@ def test_oversized_body_is_refused(hub: HubSession, hub_record: dict, manifest: 
 
 @requirement("WID-04")
 def test_optional_fields_are_stored(hub: HubSession, full_widget: dict, full_body: dict) -> None:
-    optional = ("capabilityRef", "viewContext", "policyScope", "status", "adapterSpecId")
+    # adapterSpecId has its own test: it names an adapter spec of the hub (ASM-20).
+    optional = ("capabilityRef", "viewContext", "policyScope", "status")
     answered = {k: full_widget.get(k) for k in optional}
     assert answered == {k: full_body[k] for k in optional}
     stored = hub.read_widget(full_widget["id"])
     assert {k: stored.get(k) for k in optional} == {k: full_body[k] for k in optional}
+
+
+@requirement("WID-04")
+@pytest.mark.assumption("ASM-20")
+def test_adapter_spec_id_is_stored_verbatim(hub: HubSession, hub_record: dict,
+                                            manifest: dict) -> None:
+    """adapterSpecId most likely names an adapter-spec row: only an id the register names
+    (an existing adapter spec) is sent; none is ever invented."""
+    spec = hub.assumptions.get("widgets.adapter_spec_id")
+    if spec is None:
+        unverifiable("the register names no adapter spec of this hub "
+                     "(values.widgets.adapter_spec_id: null), so adapterSpecId is not sent; "
+                     "calibrate reads one from an existing widget")
+    hub.require_writes()
+    body = _body(hub, hub_record, manifest, "adapter-spec", adapterSpecId=spec)
+    response = hub.post(hub.path("widgets"), json=body)
+    hub.note_written("widget", response, body["name"])
+    if 400 <= response.status_code < 500 and "adapterSpecId" in response.text:
+        expect_assumption("ASM-20", False, expected=f"adapter spec {spec} exists on the hub",
+                          observed=f"{response.status_code} naming adapterSpecId",
+                          detail="POST /api/v2/widgets")
+    widget = hub.expect_created(response, "create_widget", "widget-resource")
+    assert widget.get("adapterSpecId") == spec, f"answered {widget.get('adapterSpecId')!r}"
+    stored = hub.read_widget(widget["id"])
+    assert stored.get("adapterSpecId") == spec, f"stored {stored.get('adapterSpecId')!r}"
 
 
 @requirement("WID-04")

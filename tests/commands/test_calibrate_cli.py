@@ -12,6 +12,8 @@ from ihub_conformance.cli import main
 from ihub_conformance.contract.assumptions import load_assumptions
 from ihub_conformance.reference.server import running_reference_hub
 
+SEED_ADAPTER_SPEC = "00000000-0000-4000-8000-000000000031"
+
 
 def _closed_port() -> int:
     with socket.socket() as sock:
@@ -31,16 +33,22 @@ def test_reference_hub_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         # The file is what run takes: the hub passes every test the file steers.
         run_code = main(["run", "--target", hub.base_url, "--key-env", "CALIB_KEY",
                          "--assumptions", str(out), "--allow-writes", "--report-dir",
-                         str(tmp_path / "run"), "-k", "test_pagination or test_registries"])
+                         str(tmp_path / "run"),
+                         "-k", "test_pagination or test_registries or adapter_spec"])
     run = json.loads((tmp_path / "run" / "conformance.json").read_text())
     counts = run["counts"]
     assert (counts["failed"], counts["error"], counts["mismatch"]) == (0, 0, 0), run_code
+    assert counts["unverifiable"] == 0  # the suggested adapter spec makes WID-04's test run
     assert counts["passed"] > 10 and run["assumptionsFile"]
     assert code == 1  # the default page size and the State Hub stay undetermined
     assert "pagination.default_size" in printed.out and "--state-hub" in printed.out
     loaded = load_assumptions("v1", out)
     defaults = load_assumptions("v1")
-    assert loaded.values == defaults.values  # the reference hub speaks the register's dialect
+    # The reference hub speaks the register's dialect; its seed widgets show an adapter spec
+    # (ASM-20), which the register cannot know.
+    assert loaded.get("widgets.adapter_spec_id") == SEED_ADAPTER_SPEC
+    loaded.values["widgets"]["adapter_spec_id"] = None
+    assert loaded.values == defaults.values
     assert hub.key not in out.read_text() + printed.out + printed.err
     mine = [w for w in widgets if w["name"].startswith("ihub-conformance-calibrate-")]
     assert len(mine) == 1 and mine[0]["name"] in out.read_text()

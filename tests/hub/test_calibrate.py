@@ -62,6 +62,17 @@ def test_token_dialect_is_discovered_with_its_evidence() -> None:
     assert found["pagination.default_size"] == 5 and found["pagination.max_size"] == 20
     assert found["vocabulary.annotation_category"] == "evidence-notes"
     assert "per_page=2" in cal.found["pagination.size_param"].evidence
+    # no widget shows an adapter spec: none is suggested, and none is invented (ASM-20)
+    assert "widgets.adapter_spec_id" not in {**cal.found, **cal.undetermined}
+
+
+def test_an_adapter_spec_id_shown_by_a_widget_is_suggested() -> None:
+    hub = DialectHub(KEY, **TOKEN_DIALECT)
+    spec = "00000000-0000-4000-8000-0000000000aa"
+    hub.widgets[3]["adapterSpecId"] = spec
+    cal = _calibrate(hub, writes=False)
+    assert cal.found["widgets.adapter_spec_id"].value == spec
+    assert hub.widgets[3]["id"] in cal.found["widgets.adapter_spec_id"].evidence
 
 
 def test_array_dialect_without_introspection_reads() -> None:

@@ -76,16 +76,33 @@ def test_minimal_widget_gets_defaults_and_a_first_version(http: httpx.Client) ->
         "adapterSpecId")}
 
 
+SEED_ADAPTER_SPEC = "00000000-0000-4000-8000-000000000031"
+
+
 @pytest.mark.requirement("WID-04")
 def test_optional_fields_are_stored(http: httpx.Client) -> None:
     body = _widget(capabilityRef="cap://ops/catalog", viewContext="railiance/prod",
-                   policyScope="ops-registry", status="draft", adapterSpecId="adapter-7",
+                   policyScope="ops-registry", status="draft", adapterSpecId=SEED_ADAPTER_SPEC,
                    somethingElse="ignored")
     widget = http.post("/api/v2/widgets", json=body).json()
     for field in ("capabilityRef", "viewContext", "policyScope", "status", "adapterSpecId"):
         assert widget[field] == body[field]
     assert "somethingElse" not in widget
-    assert http.get(f"/api/v2/widgets/{widget['id']}").json()["adapterSpecId"] == "adapter-7"
+    assert http.get(f"/api/v2/widgets/{widget['id']}").json()["adapterSpecId"] \
+        == SEED_ADAPTER_SPEC
+
+
+@pytest.mark.parametrize(("spec", "status"), [
+    ("adapter-7", 422), ("00000000-0000-4000-8000-00000000ad00", 422)],
+    ids=["not-a-uuid", "no-such-spec"])
+def test_adapter_spec_id_must_name_an_adapter_spec(http: httpx.Client, spec: str,
+                                                   status: int) -> None:
+    """A foreign key (ASM-20): a hub of the register's guess refuses what names no row."""
+    body = _widget(adapterSpecId=spec)
+    response = http.post("/api/v2/widgets", json=body)
+    assert response.status_code == status
+    assert response.json()["error"]["field"] == "adapterSpecId"
+    assert body["name"] not in _names(http)
 
 
 @pytest.mark.requirement("WID-06")

@@ -287,6 +287,17 @@ def probe_identity(prober: Prober, cal: Calibration, reads: dict[str, Probe],
     return {"hub_id": hub_id, "consumer": consumer, "manifest": manifest}
 
 
+def adapter_spec(cal: Calibration, widget_rows: list[Any], shown: str) -> None:
+    """An adapter spec id an existing widget names (ASM-20); none visible: nothing written,
+    so the suite leaves adapterSpecId out rather than send an invented id."""
+    for row in widget_rows:
+        spec = row.get("adapterSpecId") if isinstance(row, dict) else None
+        if isinstance(spec, str) and spec:
+            cal.set("widgets.adapter_spec_id", spec,
+                    f"{shown}: widget {row.get('id')} names adapter spec {spec}")
+            return
+
+
 def _probe_manifest(prober: Prober, cal: Calibration, slug: str) -> dict[str, Any] | None:
     for path in MANIFEST_PATHS:
         answer = prober.send("GET", path.format(slug=slug))

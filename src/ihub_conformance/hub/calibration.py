@@ -57,6 +57,7 @@ def _probe_all(prober: Prober, cal: Calibration, assumptions: Assumptions,
     found = reads.probe_reads(prober, cal)
     widget_rows = reads.rows_of(listed.body, cal) or []
     identity = reads.probe_identity(prober, cal, found, widget_rows)
+    reads.adapter_spec(cal, widget_rows, str(listed))
     reads.probe_openapi(prober, cal)
     widget_id = next((w.get("id") for w in widget_rows if isinstance(w, dict)), None)
     if allow_writes:

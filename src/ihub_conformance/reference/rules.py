@@ -75,6 +75,9 @@ def widget_fields(body: Mapping[str, Any], store: Store, faults: frozenset[str]
     # Shapes are fine: now the references (422).
     if not store.hub_exists(hub_id) and "accept_unknown_hub" not in faults:
         raise ApiError(422, f"hub {hub_id} does not exist", "hubId")
+    adapter = optional["adapterSpecId"]  # a foreign key (ASM-20): any text naming no row
+    if adapter is not None and not (is_uuid(adapter) and store.adapter_spec_exists(adapter)):
+        raise ApiError(422, "adapterSpecId names no adapter spec", "adapterSpecId")
     if (not store.registry_has("widget_types", widget_type)
             and "accept_unknown_widget_type" not in faults):
         raise ApiError(422, f"widget type {widget_type!r} is not registered", "widgetType")

@@ -19,8 +19,8 @@ from ihub_conformance.documents import PARSE_ERRORS, StrictLoader, refusal
 from ihub_conformance.errors import InputError
 
 DEFAULT_SEED_NAME = "ops-hub.yaml"
-_SECTIONS = ("hubs", "event_types", "widget_types", "policy_scopes", "manifests",
-             "consumers", "widgets", "progress")
+_SECTIONS = ("hubs", "event_types", "widget_types", "policy_scopes", "adapter_specs",
+             "manifests", "consumers", "widgets", "progress")
 
 
 def default_seed_path() -> Path:
@@ -162,6 +162,10 @@ def _check(data: Any, source: str) -> dict[str, Any]:
     if len({r["name"] for r in consumers}) != len(consumers):
         raise c.fail("consumers", "consumer names must be unique")
     out["consumers"] = consumers
+    out["adapter_specs"] = [{"id": c.uid(row, f"adapter_specs[{i}]", "id"),
+                             "name": c.text(row, f"adapter_specs[{i}]", "name")}
+                            for i, row in enumerate(c.rows(data, "adapter_specs"))]
+    registries["adapter_specs"] = {row["id"] for row in out["adapter_specs"]}
     out["widgets"] = [_widget(c, row, i, hubs, registries)
                       for i, row in enumerate(c.rows(data, "widgets"))]
     out["progress"] = [_progress(c, row, i) for i, row in enumerate(c.rows(data, "progress"))]
@@ -183,6 +187,9 @@ def _widget(c: _Checker, row: dict[str, Any], i: int, hubs: dict[str, Any],
     status = c.text(row, where, "status", optional=True) or "active"
     if status not in ("active", "deprecated", "draft"):
         raise c.fail(f"{where}.status", "must be active, deprecated or draft")
+    adapter = row.get("adapterSpecId")
+    if adapter is not None and str(adapter).lower() not in registries["adapter_specs"]:
+        raise c.fail(f"{where}.adapterSpecId", "names no entry of adapter_specs")
     return {
         "id": c.uid(row, where, "id"), "hubId": hubs[hub]["id"], "name": c.text(row, where, "name"),
         "widgetType": widget_type, "policyScope": scope, "status": status,

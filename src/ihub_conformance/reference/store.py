@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS widget_types (name TEXT PRIMARY KEY, description TEXT
     created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS policy_scopes (name TEXT PRIMARY KEY, description TEXT,
     created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS adapter_specs (id TEXT PRIMARY KEY, name TEXT NOT NULL,
+    created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS manifests (id TEXT PRIMARY KEY, hub_id TEXT NOT NULL,
     status TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS consumers (id TEXT PRIMARY KEY, name TEXT UNIQUE NOT NULL,
@@ -162,6 +164,9 @@ class Store:
                 hub_ids[hub["slug"]] = hub["id"]
                 db.execute("INSERT OR IGNORE INTO hubs VALUES (?, ?, ?, ?)",
                            (hub["id"], hub["slug"], hub["name"], stamp))
+            for row in seed.get("adapter_specs", ()):
+                db.execute("INSERT OR IGNORE INTO adapter_specs VALUES (?, ?, ?)",
+                           (row["id"], row["name"], stamp))
             for table in ("event_types", "widget_types", "policy_scopes"):
                 for row in seed[table]:
                     db.execute(f"INSERT OR IGNORE INTO {table} VALUES (?, ?, ?)",  # noqa: S608
@@ -274,6 +279,10 @@ class Store:
         assert table in ("event_types", "widget_types", "policy_scopes")
         return self._page(table, "name, description", "", (), offset, limit,
                           order="created_at, rowid")
+
+    def adapter_spec_exists(self, spec_id: str) -> bool:
+        return self._one("SELECT 1 AS x FROM adapter_specs WHERE id = ?",
+                         (spec_id.lower(),)) is not None
 
     def hub_exists(self, hub_id: str) -> bool:
         return self._one("SELECT 1 AS x FROM hubs WHERE id = ?", (hub_id,)) is not None
