@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ihub_conformance.secrets.scan import contains_literal, scan_json
-from ihub_conformance.suite.attribution import unverifiable
+from ihub_conformance.suite.attribution import expect_assumption, unverifiable
 from ihub_conformance.suite.session import HubSession
 
 requirement = pytest.mark.requirement
@@ -56,6 +56,7 @@ def test_progress_is_newest_first_and_limited(hub: HubSession, event_type: str |
 
 
 @requirement("FBK-02")
+@pytest.mark.assumption("ASM-15")
 @pytest.mark.parametrize("limit", ["0", "501", "ten"])
 def test_out_of_range_limit_is_refused(hub: HubSession, limit: str) -> None:
     base = hub.assumptions.get("state_hub.url")
@@ -63,7 +64,11 @@ def test_out_of_range_limit_is_refused(hub: HubSession, limit: str) -> None:
         unverifiable("no State Hub URL (set values.state_hub.url in --assumptions)")
     path = hub.assumptions.get("state_hub.path")
     url = f"{str(base).rstrip('/')}{path}" if base and hub.mode == "live" else path
-    hub.expect_rejected(hub.get(url, params={"limit": limit}, key=None), field="limit")
+    response = hub.get(url, params={"limit": limit}, key=None)
+    # The source shows limit=20 only: the range 1..500 and refusing the rest are ASM-15's.
+    expect_assumption("ASM-15", not response.is_success, expected=f"limit={limit} refused",
+                      observed=response.status_code, detail=f"GET {path}")
+    hub.expect_rejected(response, field="limit")
 
 
 @requirement("ACS-08", "FBK-02", "SEC-01")

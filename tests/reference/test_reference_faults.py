@@ -161,6 +161,10 @@ PROBES: dict[str, Callable[[RunningHub, httpx.Client, httpx.Client], bool]] = {
     "progress_ignores_event_type": lambda h, b, u: {e["event_type"] for e in httpx.get(
         h.base_url + "/progress/", params={"event_type": "ops_inventory_probe"}).json()}
     != {"ops_inventory_probe"},
+    "snake_case_snapshot": lambda h, b, u: "widgetType" not in b.get(
+        f"{WIDGETS}/{_fresh(b)}/versions").json()["data"][0]["snapshot"],
+    "progress_any_limit": lambda h, b, u: httpx.get(
+        h.base_url + "/progress/", params={"limit": 501}).is_success,
     "public_registry_partial": lambda h, b, u: _names(httpx.get(
         h.base_url + "/api/v2/widget-types")) != _names(b.get("/api/v2/widget-types")),
     "access_path_widget_type": lambda h, b, u: any(

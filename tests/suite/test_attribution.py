@@ -234,3 +234,21 @@ def test_a_hub_answering_200_on_create_gets_mismatches_not_broken_requirements(
     assert "ASSUMPTION MISMATCH" in proc.stdout and "calibrate" in proc.stdout
     report = (tmp_path / "report.md").read_text()
     assert "## Assumption mismatches" in report and "## Broken requirements" not in report
+
+
+def test_hubs_differing_from_a_guess_only_get_mismatches_not_broken_requirements(
+        tmp_path: Path) -> None:
+    """A first WidgetVersion whose snapshot spells fields in snake_case, and a State Hub
+    answering any limit, honour the source (a snapshot is made; limit=20 is answered):
+    only ASM-08 and ASM-15 are contradicted."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "ihub_conformance.cli", "run", "--fault", "snake_case_snapshot",
+         "--fault", "progress_any_limit", "--report-dir", str(tmp_path),
+         "-k", "initial_version or out_of_range_limit"],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr
+    doc = json.loads((tmp_path / "conformance.json").read_text())
+    assert doc["brokenRequirements"] == [] and doc["counts"]["failed"] == 0
+    assert {m["assumption"] for m in doc["assumptionMismatches"]} == {"ASM-08", "ASM-15"}
+    assert doc["counts"]["mismatch"] == 4  # one version test, three limits
+

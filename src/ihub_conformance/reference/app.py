@@ -231,7 +231,15 @@ class _Hub:
 
     async def list_versions(self, request: Request, consumer: Consumer | None) -> Response:
         widget_id = self.widget_id_param(request)
-        return self.page(request, lambda o, n: self.store.list_versions(widget_id, o, n))
+
+        def fetch(offset: int, size: int) -> tuple[list[Any], int]:
+            rows, total = self.store.list_versions(widget_id, offset, size)
+            if "snake_case_snapshot" in self.faults:  # a record's columns, as stored
+                for row in rows:
+                    row["snapshot"] = {_snake(k): v for k, v in row["snapshot"].items()}
+            return rows, total
+
+        return self.page(request, fetch)
 
     # -- interaction events -----------------------------------------------------------------
 
@@ -319,7 +327,11 @@ class _Hub:
         query = request.query_params
         limit = PROGRESS_DEFAULT_LIMIT
         raw = query.get("limit")
-        if raw is not None:
+        if "progress_any_limit" in self.faults:  # no range: a bad limit means the default
+            raw = raw if raw and raw.isascii() and raw.isdigit() and len(raw) <= 6 else None
+        if raw is not None and "progress_any_limit" in self.faults:
+            limit = int(raw)
+        elif raw is not None:
             if (not raw.isascii() or not raw.isdigit() or len(raw) > 6
                     or not 1 <= int(raw) <= PROGRESS_MAX_LIMIT):
                 raise ApiError(400, f"limit must be an integer 1..{PROGRESS_MAX_LIMIT}", "limit")
@@ -389,6 +401,10 @@ def _dialect_status(asm: Assumptions, exc: ApiError) -> int:
 
 _CASES = {400: "validation", 401: "unauthorized", 404: "not_found", 413: "payload_too_large",
           415: "unsupported_media_type", 422: "unknown_reference"}
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
 def _form_body(raw: bytes) -> dict[str, Any]:

@@ -226,6 +226,22 @@ FAULTS: dict[str, Fault] = {
         "GET /progress/ ignores limit",
         ("FBK-02",),
     ),
+    # Hubs that honour every source statement and differ from a register guess only: the
+    # check must say "assumption mismatch", never "requirement broken".
+    "snake_case_snapshot": Fault(
+        "snake_case_snapshot",
+        "the initial WidgetVersion's snapshot spells the widget's fields in snake_case "
+        "(widget_type, policy_scope) - a snapshot still, not the register's spelling",
+        ("WID-09",),
+        ("ASM-08",),
+    ),
+    "progress_any_limit": Fault(
+        "progress_any_limit",
+        "GET /progress/ answers any limit (0, 501, 'ten') instead of refusing it - the source "
+        "gives only limit=20",
+        ("FBK-02",),
+        ("ASM-15",),
+    ),
     "public_registry_partial": Fault(
         "public_registry_partial",
         "a registry read without a key lists only the names the active ops-hub manifest "
@@ -278,6 +294,7 @@ _APPLIES: dict[str, Callable[[Assumptions], bool]] = {
     "echo_key": lambda a: bool(a.get("auth.header")),
     "unknown_widget_200": lambda a: a.serves("widget"),
     "no_widget_version": lambda a: a.serves("widget_versions"),
+    "snake_case_snapshot": lambda a: a.serves("widget_versions"),
     "public_registry_partial": lambda a: a.has_endpoint("registries")
     and not a.needs_key("event_types"),
     "access_path_widget_type": lambda a: a.has_endpoint("registries"),
