@@ -296,7 +296,7 @@ _APPLIES: dict[str, Callable[[Assumptions], bool]] = {
     "no_widget_version": lambda a: a.serves("widget_versions"),
     "snake_case_snapshot": lambda a: a.serves("widget_versions"),
     "public_registry_partial": lambda a: a.has_endpoint("registries")
-    and not a.needs_key("event_types"),
+    and bool(a.get("auth.header")) and not a.needs_key("event_types"),
     "access_path_widget_type": lambda a: a.has_endpoint("registries"),
     "consumer_stale_manifest": lambda a: a.serves("consumer") and a.serves("manifest"),
     "consumer_wrong_hub": lambda a: a.serves("consumer") and a.serves("hubs"),
