@@ -19,7 +19,7 @@ Path_ = tuple[Any, ...]
 
 # Fields a client may leave out (regexes over dotted paths, list indexes as '#').
 OPTIONAL = {
-    "event": [r"viewContext", r"metadata\.attributes\.(?!observed_at$).+"],
+    "event": [r"viewContext", r"metadata", r"metadata\.attributes(\..+)?"],  # ACS-01: SHOULD
     "mapping": [r"description"],
     "manifest": [r"id", r"hubId", r"description", r"createdAt", r"updatedAt"],
     "widget": [r"capabilityRef", r"viewContext", r"policyScope", r"status", r"adapterSpecId"],

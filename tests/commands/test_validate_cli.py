@@ -170,3 +170,17 @@ def test_mapping_warnings_are_printed_and_keep_exit_0(capsys, fmt):
             "only after a ops-backup-set widget exists (VOC-11); this mapping names none - " \
             "make sure one exists in the target before the first event"
         assert lines[-1] == f"{path}: valid mapping (contract v1)"
+
+
+@pytest.mark.requirement("ACS-01")
+def test_an_event_without_observed_at_is_valid_with_a_named_should_warning(capsys):
+    path = CORPUS / "v1" / "event" / "should" / "metadata.attributes.observed_at__missing.json"
+    assert main(["validate", "event", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{path}: /metadata/attributes/observed_at: warning: missing "
+                             "'observed_at': activity-core should send")
+    assert "(ACS-01, SHOULD" in out[0] and out[1] == f"{path}: valid event (contract v1)"
+    assert main(["validate", "event", str(path), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["valid"] and doc["violations"] == []
+    assert [w["pointer"] for w in doc["warnings"]] == ["/metadata/attributes/observed_at"]

@@ -91,6 +91,29 @@ def test_invalid_document_fails_at_the_named_pointer_for_the_named_reason(
     )
 
 
+@pytest.mark.parametrize(
+    ("version", "kind", "path"), _cases("should"), ids=lambda v: getattr(v, "name", v)
+)
+@pytest.mark.requirement("ACS-01")
+def test_should_document_passes_with_one_warning_at_the_named_pointer(
+    version: str, kind: str, path: Path
+):
+    """`should/` files break a SHOULD only: valid, with a named warning (the same naming)."""
+    pointer, keyword = expectation(path)
+    document = json.loads(path.read_text(encoding="utf-8"))
+    validator = validator_for(kind, version)
+    assert validator.violations(document) == []
+    warnings = validator.advisories(document)
+    assert [w.pointer for w in warnings] == [pointer], path.name
+    assert all(_mentions(w.reason, keyword) and "SHOULD" in w.reason for w in warnings)
+
+
+def test_the_should_group_covers_acs_01():
+    names = {path.name for _, _, path in _cases("should")}
+    assert {"metadata__missing.json", "metadata.attributes__missing.json",
+            "metadata.attributes.observed_at__missing.json"} <= names
+
+
 def test_expectation_parses_names():
     assert expectation(Path("metadata.idempotency_key__mismatch.json")) == (
         "/metadata/idempotency_key",
@@ -105,7 +128,7 @@ def test_expectation_parses_names():
 
 @pytest.mark.parametrize(
     ("version", "kind", "path"),
-    _cases("valid") + _cases("invalid"),
+    _cases("valid") + _cases("invalid") + _cases("should"),
     ids=lambda v: getattr(v, "name", v),
 )
 def test_python_jsonschema_reads_the_schemas_the_same_way(version: str, kind: str, path: Path):

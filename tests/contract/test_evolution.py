@@ -93,7 +93,7 @@ def rename_widget_type_without_alias(d: Path) -> None:
 
 def new_required_attribute(d: Path) -> None:
     def edit(defs):
-        defs["Attributes"]["required"].append("source_system")
+        defs["Attributes"].setdefault("required", []).append("source_system")
         defs["Attributes"]["properties"]["source_system"] = {"type": "string"}
     _defs(d, "interaction-event.schema.json", edit)
 

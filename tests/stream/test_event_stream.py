@@ -182,8 +182,11 @@ def test_text_output_lines_and_summary(capsys: pytest.CaptureFixture[str]) -> No
     assert cli.main(["validate", "events", str(path)]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"{path}:2: /eventType: early-proposal")
-    assert out[-1] == (f"{path}: 12 lines, 1 valid, 11 invalid (schema 7, early-name 2, "
-                       "deferred 1, duplicate 1); contract v1")
+    # Line 8 lacks observed_at: a SHOULD (ACS-01), so a warning on a valid line.
+    assert f"{path}:8: /metadata/attributes/observed_at: warning: missing 'observed_at'" in (
+        "\n".join(out))
+    assert out[-1] == (f"{path}: 12 lines, 2 valid, 10 invalid (schema 6, early-name 2, "
+                       "deferred 1, duplicate 1, warning 1); contract v1")
 
 
 def test_stdin_is_read(monkeypatch: pytest.MonkeyPatch,
@@ -192,7 +195,7 @@ def test_stdin_is_read(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
     assert cli.main(["validate", "events", "-", "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert report["file"] == "<stdin>" and report["lines"] == 12 and report["invalid"] == 11
+    assert report["file"] == "<stdin>" and report["lines"] == 12 and report["invalid"] == 10
 
 
 def test_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

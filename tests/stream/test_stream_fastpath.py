@@ -82,7 +82,8 @@ def test_the_tier_is_built_for_every_shipped_contract(version: str) -> None:
 
 @pytest.mark.parametrize("change", [
     lambda s: s["interaction-event"]["$defs"]["ActivityCoreMetadata"]["required"].append("kind"),
-    lambda s: s["interaction-event"]["$defs"]["Attributes"]["required"].append("kind"),
+    lambda s: s["interaction-event"]["$defs"]["Attributes"].setdefault("required", []).append(
+        "kind"),
     lambda s: s["interaction-event"].pop("unevaluatedProperties"),
     lambda s: s["interaction-event"]["properties"].__setitem__("priority", {"type": "string"}),
     lambda s: s["interaction-event"]["$defs"]["ActivityCoreMetadata"]["properties"].pop(
@@ -418,3 +419,45 @@ def test_a_long_overridden_separator_leaves_long_keys_to_the_engine(
     finally:
         monkeypatch.undo()
         stream_fastpath.fast_path.cache_clear()
+
+
+_SHOULD_CASES = [("metadata",), ("metadata", "attributes"),
+                 ("metadata", "attributes", "observed_at")]
+
+
+@pytest.mark.parametrize("path", _SHOULD_CASES)
+def test_a_line_without_observed_at_is_left_to_the_engine_which_warns(path: tuple) -> None:
+    """ACS-01 is SHOULD: the tier follows the schema's optional fields (it decodes such a
+    line but never proves it), and the engine's verdict is a warning on a valid line."""
+    doc = _event()
+    node = doc
+    for name in path[:-1]:
+        node = node[name]
+    del node[path[-1]]
+    line = orjson.dumps(doc)
+    fast = fast_path("v1")
+    assert not fast.flagged([line]) and fast.key_of(line) is None
+    summary = StreamSummary("v1")
+    found = [f.as_dict() for f in check_stream([line] * 70, summary=summary)]
+    assert found == [f.as_dict() for f in check_stream([line] * 70, tier=False)]
+    assert found[0]["kind"] == "warning" and found[0]["pointer"] == "/" + "/".join(path)
+    repeats = 0 if path == ("metadata",) else 69  # a line with a key repeats it 69 times
+    assert summary.invalid == repeats and summary.counts["warning"] == 70
+    assert "warning" in summary.as_dict()["by_kind"]
+
+
+def test_a_stream_without_warnings_lists_no_warning_kind() -> None:
+    summary = StreamSummary("v1")
+    assert list(check_stream([orjson.dumps(_event())], summary=summary)) == []
+    assert "warning" not in summary.as_dict()["by_kind"] and "warning" not in summary.text()
+
+
+@pytest.mark.parametrize("version", available_versions())
+def test_the_tier_decodes_the_schemas_required_fields(version: str) -> None:
+    """The decoder is built from the schema's `required` (read at load time): a line missing
+    a field the schema leaves optional is decoded and left to the engine, never refused
+    for the wrong reason and never proven."""
+    shape = require_known_shape(load_contract(version).schemas)
+    assert shape["event"][1] <= {"widgetId", "eventType", "metadata"}
+    if version == "v1":  # ACS-01: metadata and observed_at are SHOULD
+        assert "metadata" not in shape["event"][1] and shape["attributes"][1] == frozenset()

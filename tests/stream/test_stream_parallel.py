@@ -53,6 +53,11 @@ def _mixed_stream(path: Path, count: int = 600) -> None:
             broken = copy.deepcopy(event)
             del broken["metadata"]["context_key"]
             line = orjson.dumps(broken)
+        elif roll < 0.23:  # a SHOULD warning (ACS-01); kept for duplicates of warned lines
+            broken = copy.deepcopy(event)
+            del broken["metadata"]["attributes"]["observed_at"]
+            line = orjson.dumps(broken)
+            earlier.append(line)
         elif roll < 0.3 and earlier:
             line = rng.choice(earlier)  # a duplicate, often from a much earlier chunk
         elif roll < 0.33:
@@ -88,7 +93,10 @@ def test_parallel_findings_and_summary_equal_one_process(tmp_path: Path, chunk: 
     assert found == expected
     assert vars(summary) == expected_summary
     kinds = {f["kind"] for f in found}
-    assert {"duplicate", "secret", "malformed", "schema", "deferred"} <= kinds
+    assert {"duplicate", "secret", "malformed", "schema", "deferred", "warning"} <= kinds
+    warned = {f["line"] for f in found if f["kind"] == "warning"}
+    duplicated = {f["line"] for f in found if f["kind"] == "duplicate"}
+    assert warned & duplicated and warned - duplicated  # both ways a warned line can end
     assert summary.blank > 0 and summary.valid > 0
 
 

@@ -81,12 +81,27 @@ def test_idempotency_key_mismatch_never_echoes_a_secret_like_part(event):
     assert not any(canary in reason for reason in reasons)
 
 
-@pytest.mark.requirement("ACS-01", "ACS-03")
+@pytest.mark.requirement("ACS-03")
 def test_missing_field_points_at_the_field(event):
-    del event["metadata"]["attributes"]["observed_at"]
-    assert _at(violations("event", event), "/metadata/attributes/observed_at") == [
-        "missing required field 'observed_at'"
+    del event["metadata"]["context_key"]
+    assert _at(violations("event", event), "/metadata/context_key") == [
+        "missing required field 'context_key'"
     ]
+
+
+@pytest.mark.requirement("ACS-01")
+@pytest.mark.parametrize("path", [("metadata",), ("metadata", "attributes"),
+                                  ("metadata", "attributes", "observed_at")])
+def test_a_missing_observed_at_is_a_should_warning_not_a_violation(event, path):
+    node = event
+    for name in path[:-1]:
+        node = node[name]
+    del node[path[-1]]
+    validator = validator_for("event", "v1")
+    assert validator.violations(event) == []
+    (warning,) = validator.advisories(event)
+    assert warning.pointer == "/" + "/".join(path)
+    assert "should" in warning.reason and "ACS-01, SHOULD" in warning.reason
 
 
 @pytest.mark.requirement("ACS-03")

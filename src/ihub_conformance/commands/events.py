@@ -14,7 +14,13 @@ from ihub_conformance.contract.loader import load_contract
 from ihub_conformance.documents import standard_input
 from ihub_conformance.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from ihub_conformance.stream.parallel import auto_jobs, check_file, check_pipe
-from ihub_conformance.stream.pipeline import Finding, StreamSummary, check_stream, read_lines
+from ihub_conformance.stream.pipeline import (
+    WARNING,
+    Finding,
+    StreamSummary,
+    check_stream,
+    read_lines,
+)
 
 
 def _open(path: str) -> tuple[IO[bytes], str]:
@@ -62,7 +68,8 @@ def main(args: argparse.Namespace) -> int:
         else:
             write = out.write
             for f in findings:
-                write(f"{name}:{f.line}: {f.pointer or '/'}: {f.reason}\n")
+                level = "warning: " if f.kind == WARNING else ""
+                write(f"{name}:{f.line}: {f.pointer or '/'}: {level}{f.reason}\n")
             write(f"{name}: {summary.text()}\n")
     except OSError as exc:
         raise InputError(name, f"read failed: {exc.strerror or exc}") from None

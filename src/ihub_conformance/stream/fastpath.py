@@ -44,6 +44,7 @@ from typing import Any, Literal
 
 import jsonschema_rs
 import msgspec
+from msgspec import UNSET
 
 from ihub_conformance.contract.loader import load_contract, refuse_retrieval
 from ihub_conformance.documents import count_keys
@@ -96,13 +97,13 @@ def fast_path(version: str = "v1", scanner: str | None = None) -> FastPath:
     not available here); None: Hyperscan where it takes the pattern, else Rust regex.
     """
     contract = load_contract(version)
-    require_known_shape(contract.schemas)
+    shape = require_known_shape(contract.schemas)
     event_schema = contract.schemas["interaction-event"]
     common = contract.schemas["common"]["$defs"]
     metadata = event_schema["$defs"]["ActivityCoreMetadata"]
     separator = validator_for("event", version).key_separator
     event_types = tuple(common["EventType"]["enum"])
-    decode = msgspec.json.Decoder(_event_type(event_types)).decode
+    decode = msgspec.json.Decoder(_event_type(event_types, shape)).decode
     key_max = metadata["properties"]["idempotency_key"]["maxLength"]
     # Each field's own subschema decides (compiled once; each distinct value checked once).
     uuid = _field_check(contract, "common.schema.json#/$defs/Uuid")
@@ -125,8 +126,14 @@ def fast_path(version: str = "v1", scanner: str | None = None) -> FastPath:
         except decode_error:
             return None
         md = event.metadata
+        # Fields the schema leaves optional decode as UNSET: such a line may need the
+        # engine's ACS-01 warning (no observed_at) or has no key; the engine decides.
+        if md is UNSET or md.attributes is UNSET:
+            return None
         run, context, event_type = md.activity_core_run_id, md.context_key, event.eventType
         observed = md.attributes.get("observed_at")
+        if UNSET in (run, context, md.idempotency_key, event.widgetId, event_type):
+            return None
         key = idempotency_key(run, context, event_type, separator)
         if (md.idempotency_key != key or len(key) > key_max
                 or type(observed) is not str or timestamp(observed) is None
@@ -146,7 +153,7 @@ def _repeats_a_key(raw: bytes, event: Any) -> bool:
     repeat one (the engine decides). In a line the guard passed every `":` ends a key (no
     escapes, no white space after a quote), so flat attributes need no walk."""
     attributes = event.metadata.attributes
-    keys = raw.count(b'":') - _EVENT_KEYS - (event.viewContext is not msgspec.UNSET)
+    keys = raw.count(b'":') - _EVENT_KEYS - (event.viewContext is not UNSET)
     return keys != len(attributes) and keys != count_keys(attributes)
 
 
@@ -258,38 +265,50 @@ def _forbidden_names(schemas: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _event_type(event_types: tuple[str, ...]) -> type:
-    """msgspec types for the event shape, closed where the schema is closed."""
+_Shape = dict[str, tuple[frozenset[str], frozenset[str]]]
+
+
+def _event_type(event_types: tuple[str, ...], shape: _Shape) -> type:
+    """msgspec types for the event shape, closed where the schema is closed; a field the
+    schema leaves optional decodes as UNSET when absent (`shape`: read from the schema)."""
     # defstruct, not class statements: the event-type enum is read from the contract.
     # gc=False: these hold strings, plain JSON values and each other, never a cycle.
     # Attributes are decoded, not skipped: msgspec's skipper would pass 1e400, which orjson
     # (the engine's parser) rejects; decoding rejects it too.
+    def fields(part: str, typed: list[tuple[str, Any]]) -> list[tuple[Any, ...]]:
+        required = shape[part][1]
+        # msgspec wants the fields with defaults last.
+        return ([(name, kind) for name, kind in typed if name in required]
+                + [(name, kind | msgspec.UnsetType, msgspec.UNSET) for name, kind in typed
+                   if name not in required])
+
     metadata = msgspec.defstruct(
-        "Metadata", [("activity_core_run_id", str), ("context_key", str),
-                     ("idempotency_key", str), ("attributes", dict[str, Any])],
+        "Metadata", fields("metadata", [
+            ("activity_core_run_id", str), ("context_key", str), ("idempotency_key", str),
+            ("attributes", dict[str, Any])]),
         forbid_unknown_fields=True, gc=False)
     return msgspec.defstruct(
-        "Event", [("widgetId", str), ("eventType", Literal[event_types]),
-                  ("metadata", metadata),
-                  ("viewContext", str | msgspec.UnsetType, msgspec.UNSET)],
+        "Event", fields("event", [
+            ("widgetId", str), ("eventType", Literal[event_types]), ("metadata", metadata),
+            ("viewContext", str)]),
         forbid_unknown_fields=True, gc=False)
 
 
-# The event shape `_event_type` decodes: (allowed fields, required fields) of the event and
-# of its metadata. `require_known_shape` compares them with the schema's.
-_EVENT_FIELDS = (frozenset({"widgetId", "eventType", "viewContext", "metadata"}),
-                 frozenset({"widgetId", "eventType", "metadata"}))
-_METADATA_FIELDS = (frozenset({"activity_core_run_id", "context_key", "idempotency_key",
-                               "attributes"}),
-                    frozenset({"activity_core_run_id", "context_key", "idempotency_key",
-                               "attributes"}))
+# The fields the tier decodes and checks, per part: a schema may require any of them (the
+# decoder is built from its `required`), but a field outside these is one the tier cannot
+# check, and it raises. Attributes are any JSON object; the tier checks observed_at.
+_KNOWN_FIELDS = {
+    "event": frozenset({"widgetId", "eventType", "viewContext", "metadata"}),
+    "metadata": frozenset({"activity_core_run_id", "context_key", "idempotency_key",
+                           "attributes"}),
+    "attributes": frozenset({"observed_at"}),
+}
+_ANY = frozenset({"(any field)"})
 
-# Attributes are decoded as any JSON object; the tier checks observed_at, the one required.
-_ATTRIBUTES_FIELDS = (frozenset({"(any field)"}), frozenset({"observed_at"}))
 
-
-def require_known_shape(schemas: dict[str, Any]) -> None:
-    """Raise ConformanceError unless the event schema has the shape `_event_type` decodes."""
+def require_known_shape(schemas: dict[str, Any]) -> _Shape:
+    """The event schema's (allowed, required) fields per part, when the tier can follow
+    them; ConformanceError otherwise (a field it does not know, an object opened)."""
     event = schemas["interaction-event"]
     defs = event["$defs"]
     parts = [event, *(defs[ref["$ref"].rsplit("/", 1)[1]] for ref in event.get("allOf", ())
@@ -297,16 +316,18 @@ def require_known_shape(schemas: dict[str, Any]) -> None:
     found = {"event": _fields(parts, closed=event.get("unevaluatedProperties") is False),
              "metadata": _fields([defs["ActivityCoreMetadata"]],
                                  closed=defs["ActivityCoreMetadata"].get(
-                                     "unevaluatedProperties") is False)}
-    attributes = defs["Attributes"]
-    found["attributes"] = (frozenset({"(any field)"}), frozenset(attributes.get("required", ())))
-    for name, known in (("event", _EVENT_FIELDS), ("metadata", _METADATA_FIELDS),
-                        ("attributes", _ATTRIBUTES_FIELDS)):
-        if found[name] != known:
+                                     "unevaluatedProperties") is False),
+             "attributes": (_ANY, frozenset(defs["Attributes"].get("required", ())))}
+    for name, known in _KNOWN_FIELDS.items():
+        allowed, required = found[name]
+        expected = _ANY if name == "attributes" else known
+        if allowed != expected or not required <= known:
             raise ConformanceError(
                 f"interaction-event schema: the {name} shape changed ({_describe(found[name])}; "
-                f"the stream tier decodes {_describe(known)}): teach stream/fastpath.py the new "
-                "shape and run tests/stream/test_stream_fastpath.py")
+                f"the stream tier decodes fields {sorted(expected)}, any of "
+                f"{sorted(known)} required): teach stream/fastpath.py the new shape and run "
+                "tests/stream/test_stream_fastpath.py")
+    return found
 
 
 def _fields(parts: list[dict[str, Any]], closed: bool) -> tuple[frozenset[str], frozenset[str]]:
@@ -314,7 +335,7 @@ def _fields(parts: list[dict[str, Any]], closed: bool) -> tuple[frozenset[str], 
     allowed = {name for part in parts for name, sub in part.get("properties", {}).items()
                if sub != {"not": {}} and not (isinstance(sub, dict) and sub.get("not") == {})}
     required = {name for part in parts for name in part.get("required", ())}
-    return (frozenset(allowed) if closed else frozenset({"(any field)"}), frozenset(required))
+    return (frozenset(allowed) if closed else _ANY, frozenset(required))
 
 
 def _describe(shape: tuple[frozenset[str], frozenset[str]]) -> str:

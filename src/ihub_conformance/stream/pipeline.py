@@ -55,6 +55,9 @@ DEFERRED = "deferred"
 SECRET = "secret"  # noqa: S105 (a finding kind)
 DUPLICATE = "duplicate"
 FINDING_KINDS = (MALFORMED, SCHEMA, EARLY_NAME, DEFERRED, SECRET, DUPLICATE)
+# A SHOULD-level finding (ACS-01: no metadata.attributes.observed_at): reported, counted in
+# the summary when present, but its line stays valid and the exit code is unchanged.
+WARNING = "warning"
 DUPLICATE_REASON = ("duplicate idempotency key (activity_core_run_id + context_key + event type) "
                     "earlier in this stream")
 
@@ -94,11 +97,15 @@ class StreamSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return {"findings": sum(self.counts.values()),
-                "by_kind": {k: self.counts.get(k, 0) for k in FINDING_KINDS},
+                "by_kind": {k: self.counts.get(k, 0) for k in self._kinds()},
                 "blank_lines": self.blank, "distinct_idempotency_keys": self.distinct_keys}
 
+    def _kinds(self) -> tuple[str, ...]:
+        # Warnings are listed only when there are some: a stream without any reads as before.
+        return (*FINDING_KINDS, WARNING) if self.counts.get(WARNING) else FINDING_KINDS
+
     def text(self) -> str:
-        kinds = ", ".join(f"{k} {self.counts[k]}" for k in FINDING_KINDS if self.counts.get(k))
+        kinds = ", ".join(f"{k} {self.counts[k]}" for k in self._kinds() if self.counts.get(k))
         return (f"{self.lines} lines, {self.valid} valid, {self.invalid} invalid"
                 f"{' (' + kinds + ')' if kinds else ''}; contract {self.contract}")
 
@@ -275,7 +282,7 @@ class _LineCheck:
             schema_ok, secret_ok = False, self.clean(text)
         fresh, key_ok = self._key(number, doc)
         if schema_ok and key_ok and secret_ok and fresh:
-            return []
+            return _warnings(number, doc, self.validator)
         return _findings(number, doc, self.validator, self.classifier,
                          schema_ok and key_ok, secret_ok, fresh)
 
@@ -313,21 +320,32 @@ def _tier(version: str) -> tuple[Any, Any]:
 
 def _record(summary: StreamSummary, found: list[Finding]) -> list[Finding]:
     summary.lines += 1
-    if not found:
-        # The fast checks are conservative (the secret prefilter flags any line holding an
-        # anchor such as "auth"); a line the full checks clear is valid.
+    # The fast checks are conservative (the secret prefilter flags any line holding an
+    # anchor such as "auth"); a line the full checks clear is valid, warnings or not.
+    if is_invalid(found):
+        summary.invalid += 1
+    else:
         summary.valid += 1
-        return found
-    summary.invalid += 1
     for f in found:
         summary.counts[f.kind] += 1
     return found
 
 
+def is_invalid(found: list[Finding]) -> bool:
+    """A line is invalid when one of its findings is more than a warning."""
+    return any(f.kind != WARNING for f in found)
+
+
+def _warnings(number: int, doc: Any, validator: Any) -> list[Finding]:
+    """The engine's SHOULD-level advisories (ACS-01); fixed wording, so no secret in them."""
+    return [Finding(number, WARNING, w.pointer, w.reason) for w in validator.advisories(doc)]
+
+
 def _findings(number: int, doc: Any, validator: Any, classifier: _Classifier,
               schema_ok: bool, secret_ok: bool, fresh: bool) -> list[Finding]:
-    """The slow path: build every finding for a line that failed a fast check."""
-    found: list[Finding] = []
+    """The slow path: build every finding for a line that failed a fast check (its warnings
+    first, the duplicate last, where stream.workers' merge adds it too)."""
+    found = _warnings(number, doc, validator)
     if not schema_ok:
         for v in validator.violations_of_invalid(doc):
             found.append(Finding(number, classifier.kind(v.pointer, doc),

@@ -223,21 +223,21 @@ def _merge(result: ChunkResult, offset: int, keys: _es.KeyIndex,
     by_line: dict[int, list[Finding]] = {}
     for f in result.findings:
         by_line.setdefault(f.line, []).append(f)
-    dup_only = 0
+    demoted = 0  # lines the worker counted valid (no findings, or warnings only): duplicates
     for number in dups:
-        if number not in by_line:
-            by_line[number] = []
-            dup_only += 1
-        by_line[number].append(Finding(number, _es.DUPLICATE, "/metadata/idempotency_key",
-                                       _es.DUPLICATE_REASON))
+        found = by_line.setdefault(number, [])
+        demoted += not _es.is_invalid(found)
+        found.append(Finding(number, _es.DUPLICATE, "/metadata/idempotency_key",
+                             _es.DUPLICATE_REASON))
     counts: Counter[str] = summary.counts
     for number in sorted(by_line):
         found = [Finding(offset + number, *f[1:]) for f in by_line[number]]
-        summary.lines += 1
-        summary.invalid += 1
+        if _es.is_invalid(found):  # a warnings-only line is among result.valid
+            summary.lines += 1
+            summary.invalid += 1
         for f in found:
             counts[f.kind] += 1
         yield from found
-    summary.valid += result.valid - dup_only
-    summary.lines += result.valid - dup_only
+    summary.valid += result.valid - demoted
+    summary.lines += result.valid - demoted
     summary.blank += result.blank

@@ -268,9 +268,28 @@ def _mapping_checks(doc: Any, vocab: Vocabulary) -> list[Violation]:
 
 def advisories_for(kind: str, vocab: Vocabulary) -> Callable[[Any], Sequence[Violation]]:
     """Findings that are worth a warning but break no rule (a no-op for most kinds)."""
-    checks = {"mapping": _mapping_advisories, "widget": _widget_advisories}
+    checks = {"mapping": _mapping_advisories, "widget": _widget_advisories,
+              "event": _event_advisories}
     check = checks.get(kind)
     return functools.partial(check, vocab=vocab) if check else _no_checks
+
+
+OBSERVED_AT_SHOULD = ("activity-core should send its observed timestamp inside "
+                      "metadata.attributes.observed_at (ACS-01, SHOULD; the hub sets "
+                      "occurredAt itself)")
+
+
+def _event_advisories(doc: Any, vocab: Vocabulary) -> list[Violation]:
+    """ACS-01: an event without metadata.attributes.observed_at breaks no rule (SHOULD)."""
+    node, pointer = doc, ""
+    for name in ("metadata", "attributes", "observed_at"):
+        if not isinstance(node, dict):
+            return []  # a value of the wrong type: the schema says why
+        pointer += f"/{name}"
+        if name not in node:
+            return [_violation(pointer, f"missing {name!r}: {OBSERVED_AT_SHOULD}")]
+        node = node[name]
+    return []
 
 
 def _widget_advisories(doc: Any, vocab: Vocabulary) -> list[Violation]:
