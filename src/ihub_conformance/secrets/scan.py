@@ -248,29 +248,37 @@ def _scan_value(text: str, pointer: str, key: str, out: list[SecretFinding]) -> 
 
 def _walk_children(node: dict[Any, Any] | list[Any], pointer: str, key: str,
                    out: list[SecretFinding]) -> None:
-    # The hot loop of a flagged line: pointers are built only for a finding or a container
-    # (most strings are clean), and the pruning test is inlined (see _TEST_WHOLE_FROM).
+    # The hot loop of a flagged line: list items and object members take the same path
+    # (`_walk_child`); only a flagged object key needs more (`_walk_flagged_key`).
     clean = prefilter_validator().is_valid
     if isinstance(node, list):
         for i, v in enumerate(node):
-            if isinstance(v, str):
-                if not clean(v):
-                    _scan_value(v, f"{pointer}/{i}", key, out)
-            elif (isinstance(v, dict | list) and v
-                  and (len(v) < _TEST_WHOLE_FROM or not _clean_subtree(v))):
-                _walk_children(v, f"{pointer}/{i}", key, out)
+            _walk_child(v, pointer, i, key, out, clean)
         return
     for k, v in node.items():
         if type(k) is not str:
             k = str(k)
         if not clean(k):
             _walk_flagged_key(k, v, pointer, out)
-        elif isinstance(v, str):
-            if not clean(v):
-                _scan_value(v, f"{pointer}/{_escape(k)}", k, out)
-        elif (isinstance(v, dict | list) and v
-              and (len(v) < _TEST_WHOLE_FROM or not _clean_subtree(v))):
-            _walk_children(v, f"{pointer}/{_escape(k)}", k, out)
+        else:
+            _walk_child(v, pointer, k, k, out, clean)
+
+
+def _walk_child(v: Any, pointer: str, step: int | str, key: str, out: list[SecretFinding],
+                clean: Any) -> None:
+    """One child of a flagged container, at `pointer`/`step`. Its pointer is built only
+    for a finding or a container (most strings are clean), and the pruning test is inlined
+    (see _TEST_WHOLE_FROM)."""
+    if isinstance(v, str):
+        if not clean(v):
+            _scan_value(v, _child(pointer, step), key, out)
+    elif (isinstance(v, dict | list) and v
+          and (len(v) < _TEST_WHOLE_FROM or not _clean_subtree(v))):
+        _walk_children(v, _child(pointer, step), key, out)
+
+
+def _child(pointer: str, step: int | str) -> str:
+    return f"{pointer}/{step}" if type(step) is int else f"{pointer}/{_escape(step)}"
 
 
 def _walk_flagged_key(k: str, v: Any, pointer: str, out: list[SecretFinding]) -> None:
