@@ -397,7 +397,9 @@ def main(argv: list[str] | None = None) -> int:
         (par_small, wrk_small), (par_large, wrk_large) = (
             parallel_peak_rss_mb(_head(stream, small_n, work / "head.jsonl"), jobs),
             parallel_peak_rss_mb(stream, jobs))
-        growth_par = max(par_large / par_small, wrk_large / wrk_small) - 1
+        # A file too small to split forks no worker (its RSS reads 0): the parent alone.
+        growth_par = max(par_large / par_small,
+                         wrk_large / wrk_small if wrk_small else 1.0) - 1
         print(f"peak RSS with {jobs} processes: parent {par_small:.1f} -> {par_large:.1f} MB, "
               f"largest worker {wrk_small:.1f} -> {wrk_large:.1f} MB ({small_n} -> {n} events): "
               f"{growth_par:+.1%} -> {_verdict(growth_par <= 0.10)} (flat within 10%)")
