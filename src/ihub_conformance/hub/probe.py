@@ -19,16 +19,15 @@ import httpx
 
 from ihub_conformance.errors import TargetUnreachable
 from ihub_conformance.hub.client import redact_url
-from ihub_conformance.hub.policy import RequestPolicy
+
+# One budget refusal for every bounded requester: the probe's own budget and deadline
+# raise the policy's BudgetExhausted too (calibrate leaves the rest undetermined).
+from ihub_conformance.hub.policy import BudgetExhausted, RequestPolicy
 
 DEFAULT_BUDGET = 150
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_DEADLINE = 300.0  # seconds for the whole probe, whatever the hub's pace
 MIN_GAP_SECONDS = 0.02  # at most ~50 requests a second against a live hub
-
-
-class BudgetExhausted(Exception):
-    """The probe's request budget is spent: the rest stays undetermined."""
 
 
 @dataclass(frozen=True)
