@@ -146,6 +146,8 @@ def _attribute(group: FailureGroup, status: int) -> None:
         expected: Any = first.defined_status_codes
     elif isinstance(first, MissingHeaders):
         expected = first.missing_headers
+    elif status < 300:
+        expected = "the resource shape the register guesses"
     else:
         expected = "the register's error body"
     raise AssumptionMismatch(str(asm), expected, status,
@@ -166,6 +168,16 @@ LIST_OPERATIONS = {f"GET {REGISTER.get(f'paths.{name}')}" for name in (
     "policy_scopes", "hubs")}
 
 
+# The resource each operation answers (rows of a list, or the one resource): the register
+# entry named in its `shapes` guessed that shape (ASM-06/08/09/10), the source names none.
+_ANSWER_KINDS = {"widgets": "widget-resource", "widget": "widget-resource",
+                 "interaction_events": "event-resource", "widget_versions": "widget-version",
+                 "event_types": "registry-entry", "widget_types": "registry-entry",
+                 "policy_scopes": "registry-entry", "hubs": "hub", "consumer": "consumer"}
+SHAPE_OWNERS = {f"{method} {REGISTER.get(f'paths.{name}')}": REGISTER.shape_owner(kind)
+                for name, kind in _ANSWER_KINDS.items() for method in ("GET", "POST")}
+
+
 def _is_envelope(failure: JsonSchemaError) -> bool:
     where = list(failure.instance_path)
     meta = REGISTER.get("pagination.meta_key")
@@ -181,7 +193,9 @@ def _register_kind(failure: Exception, status: int) -> str | None:
     if isinstance(failure, JsonSchemaError) and 400 <= status < 500:
         return "ASM-04"
     if isinstance(failure, JsonSchemaError) and status < 300 and _is_envelope(failure):
-        return "ASM-03"  # the list page around the rows (the rows themselves: the source)
+        return "ASM-03"  # the list page around the rows
+    if isinstance(failure, JsonSchemaError) and status < 300:
+        return SHAPE_OWNERS.get(failure.operation)  # the rows or resource: a guessed shape
     if isinstance(failure, AcceptedNegativeData) and _PAGE_PARAMETER.search(str(failure)):
         return "ASM-02"  # an out-of-range page parameter served: its names and bounds
     return None

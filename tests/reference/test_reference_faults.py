@@ -163,6 +163,8 @@ PROBES: dict[str, Callable[[RunningHub, httpx.Client, httpx.Client], bool]] = {
     != {"ops_inventory_probe"},
     "snake_case_snapshot": lambda h, b, u: "widgetType" not in b.get(
         f"{WIDGETS}/{_fresh(b)}/versions").json()["data"][0]["snapshot"],
+    "widget_without_updated_at": lambda h, b, u: all(
+        "updatedAt" not in row for row in b.get(WIDGETS).json()["data"]),
     "progress_any_limit": lambda h, b, u: httpx.get(
         h.base_url + "/progress/", params={"limit": 501}).is_success,
     "public_registry_partial": lambda h, b, u: _names(httpx.get(

@@ -252,3 +252,31 @@ def test_hubs_differing_from_a_guess_only_get_mismatches_not_broken_requirements
     assert {m["assumption"] for m in doc["assumptionMismatches"]} == {"ASM-08", "ASM-15"}
     assert doc["counts"]["mismatch"] == 4  # one version test, three limits
 
+
+
+def test_a_resource_shape_differing_from_the_guess_is_a_mismatch_unless_a_source_rule_breaks(
+        tmp_path: Path) -> None:
+    """Widget answers without updatedAt differ only from ASM-06's guessed shape: every test
+    that reads a widget ends in an ASM-06 mismatch, none in a broken requirement. With
+    WID-04's optional fields dropped as well, the source statement's failure outranks the
+    deferred shape mismatch."""
+    def run(*faults: str, select: str, out: Path) -> dict:
+        proc = subprocess.run(
+            [sys.executable, "-m", "ihub_conformance.cli", "run",
+             *(arg for fault in faults for arg in ("--fault", fault)),
+             "--report-dir", str(out), "-k", select],
+            capture_output=True, text=True, timeout=300, check=False)
+        assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr
+        return json.loads((out / "conformance.json").read_text())
+
+    doc = run("widget_without_updated_at", select="test_widgets", out=tmp_path / "shape")
+    assert doc["brokenRequirements"] == [] and doc["counts"]["failed"] == 0
+    assert {m["assumption"] for m in doc["assumptionMismatches"]} == {"ASM-06"}
+    assert doc["counts"]["mismatch"] >= 3
+    generated = run("widget_without_updated_at", select="test_operation_conforms",
+                    out=tmp_path / "schemathesis")  # Schemathesis's response check alike
+    assert generated["brokenRequirements"] == [] and generated["counts"]["failed"] == 0
+    assert {m["assumption"] for m in generated["assumptionMismatches"]} == {"ASM-06"}
+    both = run("widget_without_updated_at", "drop_optional_widget_fields",
+               select="test_optional_fields_are_stored", out=tmp_path / "both")
+    assert both["brokenRequirements"] == ["WID-04"], both["brokenRequirements"]

@@ -89,6 +89,14 @@ class Assumptions:
                     return str(entry["id"])
         return None
 
+    def shape_owner(self, kind: str) -> str | None:
+        """The id of the entry that guessed the shape of a ``kind`` answer (its ``shapes``),
+        None for a shape the source fixes."""
+        for entry in self.entries:
+            if kind in (entry.get("shapes") or ()):
+                return str(entry["id"])
+        return None
+
     def ids(self) -> tuple[str, ...]:
         return tuple(str(entry["id"]) for entry in self.entries)
 

@@ -210,8 +210,17 @@ class _Hub:
 
     # -- widgets ----------------------------------------------------------------------------
 
+    def widget_out(self, widget: Any) -> Any:
+        if widget and "widget_without_updated_at" in self.faults:
+            return {k: v for k, v in widget.items() if k != "updatedAt"}
+        return widget
+
     async def list_widgets(self, request: Request, consumer: Consumer | None) -> Response:
-        return self.page(request, self.store.list_widgets)
+        def fetch(offset: int, size: int) -> tuple[list[Any], int]:
+            rows, total = self.store.list_widgets(offset, size)
+            return [self.widget_out(row) for row in rows], total
+
+        return self.page(request, fetch)
 
     async def create_widget(self, request: Request, consumer: Consumer | None) -> Response:
         body = await self.json_body(request)
@@ -220,14 +229,14 @@ class _Hub:
         widget = await run_in_threadpool(
             self.store.create_widget, fields,
             with_version="no_widget_version" not in self.faults)
-        return self.created("create_widget", widget)
+        return self.created("create_widget", self.widget_out(widget))
 
     async def get_widget(self, request: Request, consumer: Consumer | None) -> Response:
         if "unknown_widget_200" in self.faults:
             widget_id = request.path_params["id"].lower()
             if rules.is_uuid(widget_id) and not self.store.widget_exists(widget_id):
                 return json_response(None)
-        return json_response(self.store.get_widget(self.widget_id_param(request)))
+        return json_response(self.widget_out(self.store.get_widget(self.widget_id_param(request))))
 
     async def list_versions(self, request: Request, consumer: Consumer | None) -> Response:
         widget_id = self.widget_id_param(request)

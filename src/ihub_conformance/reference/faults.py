@@ -235,6 +235,13 @@ FAULTS: dict[str, Fault] = {
         ("WID-09",),
         ("ASM-08",),
     ),
+    "widget_without_updated_at": Fault(
+        "widget_without_updated_at",
+        "widget answers carry no updatedAt (a record without that column) - the source names "
+        "no resource shape, so only ASM-06's guess is contradicted",
+        ("WID-03",),
+        ("ASM-06",),
+    ),
     "progress_any_limit": Fault(
         "progress_any_limit",
         "GET /progress/ answers any limit (0, 501, 'ten') instead of refusing it - the source "
