@@ -279,16 +279,19 @@ class HubSession(HubRequests):
 
         return [str(v) for v in validator_for(kind, self.contract).violations(doc)]
 
-    def expect(self, response: httpx.Response, status: int, kind: str | None = None) -> Any:
-        """The JSON body of a ``status`` answer, valid as ``kind``; anything else fails."""
+    def expect_status(self, response: httpx.Response, status: int) -> None:
+        """A ``status`` answer; another one where the source fixes no status is a mismatch."""
         self.judged = response  # a failure below reproduces this exchange
-        what = _what(response)
         if response.status_code != status:
             mismatch = status_mismatch(self.assumptions, response, status)
             if mismatch is not None:
                 raise mismatch
-            pytest.fail(f"{what}: expected {status}, got {response.status_code}: "
+            pytest.fail(f"{_what(response)}: expected {status}, got {response.status_code}: "
                         f"{_snippet(response)}", pytrace=False)
+
+    def expect(self, response: httpx.Response, status: int, kind: str | None = None) -> Any:
+        """The JSON body of a ``status`` answer, valid as ``kind``; anything else fails."""
+        self.expect_status(response, status)
         return self._valid_body(response, kind)
 
     def _valid_body(self, response: httpx.Response, kind: str | None) -> Any:
@@ -328,14 +331,8 @@ class HubSession(HubRequests):
 
     def expect_page(self, response: httpx.Response, row_kind: str | None) -> list[dict]:
         """A 200 list page in the register's dialect: integer counts, every row valid."""
-        self.judged = response  # a failure below reproduces this exchange
+        self.expect_status(response, 200)
         what = _what(response)
-        if response.status_code != 200:
-            mismatch = status_mismatch(self.assumptions, response, 200)
-            if mismatch is not None:
-                raise mismatch
-            pytest.fail(f"{what}: expected 200, got {response.status_code}: "
-                        f"{_snippet(response)}", pytrace=False)
         try:
             view = read_page(self.assumptions, _json(response, what), response.headers)
         except DialectMismatch as exc:
