@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from ihub_conformance.contract.assumptions import Assumptions
+from ihub_conformance.hub.client import WRONG_KEY
 from ihub_conformance.hub.probe import Calibration, Probe, Prober
 
 WIDGETS = "/api/v2/widgets"  # fixed by the source
@@ -110,7 +111,7 @@ def _wrong_key(prober: Prober, cal: Calibration, bare: Probe) -> None:
     """A wrong key in the hub's own header: the same refusal as no key, or both."""
     header, scheme = prober.auth or ("", "")
     wrong = prober.send("GET", WIDGETS, auth=None,
-                        headers={header: f"{scheme} ihub-calibrate-wrong-key-0000".strip()})
+                        headers={header: f"{scheme} {WRONG_KEY}".strip()})
     if wrong.rejected() and bare.rejected() and wrong.status != bare.status:
         cal.set("status.rejections.unauthorized", sorted({bare.status, wrong.status}),
                 f"{bare} without a key; {wrong} with a wrong key")
