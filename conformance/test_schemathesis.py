@@ -174,8 +174,8 @@ _ANSWER_KINDS = {"widgets": "widget-resource", "widget": "widget-resource",
                  "interaction_events": "event-resource", "widget_versions": "widget-version",
                  "event_types": "registry-entry", "widget_types": "registry-entry",
                  "policy_scopes": "registry-entry", "hubs": "hub", "consumer": "consumer"}
-SHAPE_OWNERS = {f"{method} {REGISTER.get(f'paths.{name}')}": REGISTER.shape_owner(kind)
-                for name, kind in _ANSWER_KINDS.items() for method in ("GET", "POST")}
+SHAPE_OWNERS = {f"{method} {REGISTER.get(f'paths.{name}')}": REGISTER.shape_owner(
+    _ANSWER_KINDS[name]) for method, name in REQUIREMENTS_BY_NAME if name in _ANSWER_KINDS}
 
 
 def _is_envelope(failure: JsonSchemaError) -> bool:

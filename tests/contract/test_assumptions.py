@@ -76,6 +76,17 @@ def test_every_overridable_value_belongs_to_exactly_one_entry():
     assert register.asm_id("status.rejections.bad_page") == "ASM-02"
 
 
+def test_every_guessed_shape_is_a_known_answer_kind_owned_once():
+    # A misspelt kind would make shape_owner None: a guessed shape would fail as broken.
+    from ihub_conformance.validation.engine import KINDS
+
+    shapes = [kind for entry in load_assumptions().entries for kind in entry.get("shapes") or ()]
+    assert shapes and len(shapes) == len(set(shapes))
+    assert set(shapes) <= set(KINDS), sorted(set(shapes) - set(KINDS))
+    assert load_assumptions().shape_owner("widget-resource") == "ASM-06"
+    assert load_assumptions().shape_owner("manifest") is None  # the source's own document
+
+
 @pytest.mark.parametrize("key, yaml_text", [
     ("widgets.default_policy_scope", "widgets: {default_policy_scope: ops-local}\n"),
     ("vocabulary.required_event_types", "vocabulary: {required_event_types: [a]}\n"),

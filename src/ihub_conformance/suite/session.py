@@ -81,7 +81,7 @@ class HubSession(HubRequests):
     exchanges: list[Any] = field(default_factory=list, repr=False)
     judged: Any = field(default=None, repr=False)  # the answer an expect_* call last judged
     # Answers whose shape differs from a register guess (ASM-06/08/09/10): the test goes
-    # on, so a source statement it then finds broken outranks them; the plugin raises the
+    # on, so a source statement it then finds broken outranks them; evidence.py raises the
     # first when the test otherwise passes.
     deferred: list[AssumptionMismatch] = field(default_factory=list, repr=False)
     _client: InterHubClient | None = field(default=None, repr=False)
