@@ -280,3 +280,24 @@ def test_a_resource_shape_differing_from_the_guess_is_a_mismatch_unless_a_source
     both = run("widget_without_updated_at", "drop_optional_widget_fields",
                select="test_optional_fields_are_stored", out=tmp_path / "both")
     assert both["brokenRequirements"] == ["WID-04"], both["brokenRequirements"]
+
+
+@pytest.mark.parametrize(("spec", "outcome"), [
+    ("00000000-0000-4000-8000-000000000031", "passed"),  # the seed's adapter spec
+    ("00000000-0000-4000-8000-0000000000ff", "mismatch"),  # no such adapter spec
+])
+def test_an_adapter_spec_the_hub_refuses_is_the_registers_mismatch(
+        tmp_path: Path, spec: str, outcome: str) -> None:
+    """WID-04 sends only the register's adapter spec (ASM-20); a hub refusing it, naming the
+    field where the register's error dialect names fields, contradicts that guess."""
+    override, results = tmp_path / "asm.json", tmp_path / "results.json"
+    override.write_text(json.dumps({"widgets": {"adapter_spec_id": spec}}))
+    root = Path(__file__).resolve().parents[2]
+    proc = _pytest([str(root / "conformance" / "test_widgets.py"), "-k", "adapter_spec",
+                    f"--rootdir={root}", "--ihub-assumptions", str(override),
+                    "--ihub-results", str(results)], tmp_path)
+    assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr
+    [test] = json.loads(results.read_text())["tests"]
+    assert test["outcome"] == outcome, test["message"]
+    if outcome == "mismatch":
+        assert [m["assumption"] for m in test["mismatches"]] == ["ASM-20"]

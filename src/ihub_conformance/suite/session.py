@@ -391,6 +391,20 @@ class HubSession(HubRequests):
         return body
 
 
+    def refuses_field(self, response: httpx.Response, name: str) -> bool:
+        """Whether a 4xx answer refuses the request field ``name``: the field its error names
+        in the register's dialect (ASM-04), or, in a dialect naming none, any mention."""
+        if not 400 <= response.status_code < 500:
+            return False
+        if not names_fields(self.assumptions):
+            return name in response.text
+        try:
+            body = response.json()
+        except ValueError:
+            return False
+        return error_field(self.assumptions, body) == name
+
+
 def _schema_errors(schema: dict[str, Any], body: Any) -> list[str]:
     import jsonschema
 
