@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ihub_conformance.contract.loader import DEFAULT_VERSION
-from ihub_conformance.errors import InputError
-from ihub_conformance.hub.policy import DEFAULT_LIVE_RATE, parse_rate
+from ihub_conformance.hub.policy import DEFAULT_LIVE_RATE, check_budget, parse_rate
 from ihub_conformance.hub.target import DEFAULT_KEY_ENV
 
 
@@ -46,5 +45,4 @@ def check_request_policy(args: argparse.Namespace) -> None:
     if args.rate_limit is not None:
         parse_rate(args.rate_limit)
     for name in ("max_requests", "max_writes"):
-        if (getattr(args, name) or 0) < 0:
-            raise InputError(f"--{name.replace('_', '-')}", "must be at least 0")
+        check_budget(f"--{name.replace('_', '-')}", getattr(args, name))

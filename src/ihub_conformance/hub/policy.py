@@ -174,6 +174,12 @@ def declared_methods(openapi: dict[str, Any]) -> dict[str, frozenset[str]]:
             for path, item in (openapi.get("paths") or {}).items()}
 
 
+def check_budget(option: str, value: int | None) -> None:
+    """A budget below 0 is a usage error, named by the option that set it."""
+    if value is not None and value < 0:
+        raise InputError(option, "must be at least 0")
+
+
 def policy_for(live: bool, contract: str, *, rate: str | None = None,
                max_requests: int | None = None, max_writes: int | None = None,
                dry_run: bool = False) -> RequestPolicy:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from ihub_conformance.errors import ConformanceError
-from ihub_conformance.hub.policy import DEFAULT_LIVE_RATE, RequestPolicy, policy_for
+from ihub_conformance.hub.policy import DEFAULT_LIVE_RATE, RequestPolicy, check_budget, policy_for
 
 DEFAULT_SEED = 20260627
 
@@ -33,11 +33,9 @@ def add_options(group: pytest.OptionGroup) -> None:
 def build_policy(config: pytest.Config, mode: str, contract: str) -> RequestPolicy:
     """The policy of this session: live targets get the conservative defaults."""
     live = mode in ("live", "record") and config.getoption("--ihub-target") != "reference"
-    for name in ("--ihub-max-requests", "--ihub-max-writes"):
-        value = config.getoption(name)
-        if value is not None and value < 0:
-            raise pytest.UsageError(f"{name} must be at least 0")
     try:
+        for name in ("--ihub-max-requests", "--ihub-max-writes"):
+            check_budget(name, config.getoption(name))
         return policy_for(live, contract, rate=config.getoption("--ihub-rate-limit"),
                           max_requests=config.getoption("--ihub-max-requests"),
                           max_writes=config.getoption("--ihub-max-writes"),
