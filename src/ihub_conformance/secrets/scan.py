@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 import jsonschema_rs
 import orjson
 
+from ihub_conformance.documents import pointer_token
 from ihub_conformance.secrets.detectors import (
     _TOKEN_RUN,
     AWS_KEY_ID,
@@ -190,10 +191,6 @@ def _suspicious_name(key: str, value: Any = "") -> bool:
     return norm in _SUSPICIOUS_KEYS or norm.endswith(_SUSPICIOUS_ENDINGS)
 
 
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
-
-
 def _describe(value: Any) -> str:
     if isinstance(value, str):
         return redact(value)
@@ -278,7 +275,7 @@ def _walk_child(v: Any, pointer: str, step: int | str, key: str, out: list[Secre
 
 
 def _child(pointer: str, step: int | str) -> str:
-    return f"{pointer}/{step}" if type(step) is int else f"{pointer}/{_escape(step)}"
+    return f"{pointer}/{step}" if type(step) is int else f"{pointer}/{pointer_token(step)}"
 
 
 def _walk_flagged_key(k: str, v: Any, pointer: str, out: list[SecretFinding]) -> None:
@@ -286,7 +283,7 @@ def _walk_flagged_key(k: str, v: Any, pointer: str, out: list[SecretFinding]) ->
     found = list(scan_string(k, json_mode=True))
     masked = _mask_flagged(k, found)
     # A secret used as a key must not leak through the pointer either.
-    here = f"{pointer}/{_escape(masked)}"
+    here = f"{pointer}/{pointer_token(masked)}"
     if _suspicious_name(k, v):
         out.append(SecretFinding(SUSPICIOUS_KEY, here, f"{masked}: {_describe(v)}"))
     for kind, secret in found:

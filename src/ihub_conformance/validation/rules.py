@@ -352,8 +352,9 @@ def _progress_event_checks(doc: Any, vocab: Vocabulary, where: str = "") -> list
         vocab.separator,
     )
     bound = vocab.probe_detail_max_bytes
-    if isinstance(detail, dict) and bound is not None and encoded_size(detail) > bound:
-        found.append(_violation(f"{where}/detail", f"not compact: {encoded_size(detail)} bytes "
+    size = encoded_size(detail) if isinstance(detail, dict) and bound is not None else 0
+    if bound is not None and size > bound:
+        found.append(_violation(f"{where}/detail", f"not compact: {size} bytes "
                                 f"of JSON, more than {bound} (x-maxBytes)"))
     return found
 
