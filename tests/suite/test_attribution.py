@@ -218,20 +218,28 @@ def test_answers_that_break_the_source_are_not_mismatches(
     assert status_mismatch(load_assumptions("v1"), answer, expected) is None
 
 
+def _run_with_faults(*faults: str, select: str, out: Path) -> tuple[dict, str]:
+    """`run` against the reference hub with these faults on the tests ``select`` picks: it
+    must not pass (exit 1); its conformance.json and stdout."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "ihub_conformance.cli", "run",
+         *(arg for fault in faults for arg in ("--fault", fault)),
+         "--report-dir", str(out), "-k", select],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr
+    return json.loads((out / "conformance.json").read_text()), proc.stdout
+
+
 def test_a_hub_answering_200_on_create_gets_mismatches_not_broken_requirements(
         tmp_path: Path) -> None:
     """The reference hub with its created_200 fault honours every source statement but
     answers create with another 2xx than the register's guess (ASM-06)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "ihub_conformance.cli", "run", "--fault", "created_200",
-         "--report-dir", str(tmp_path), "-k", "test_widgets or test_registered_names"],
-        capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr
-    doc = json.loads((tmp_path / "conformance.json").read_text())
+    doc, stdout = _run_with_faults("created_200", select="test_widgets or test_registered_names",
+                                   out=tmp_path)
     assert doc["brokenRequirements"] == [] and doc["counts"]["failed"] == 0
     assert {m["assumption"] for m in doc["assumptionMismatches"]} == {"ASM-06"}
     assert doc["verdict"] == "assumption_mismatch" and doc["calibrate"]
-    assert "ASSUMPTION MISMATCH" in proc.stdout and "calibrate" in proc.stdout
+    assert "ASSUMPTION MISMATCH" in stdout and "calibrate" in stdout
     report = (tmp_path / "report.md").read_text()
     assert "## Assumption mismatches" in report and "## Broken requirements" not in report
 
@@ -241,17 +249,11 @@ def test_hubs_differing_from_a_guess_only_get_mismatches_not_broken_requirements
     """A first WidgetVersion whose snapshot spells fields in snake_case, and a State Hub
     answering any limit, honour the source (a snapshot is made; limit=20 is answered):
     only ASM-08 and ASM-15 are contradicted."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "ihub_conformance.cli", "run", "--fault", "snake_case_snapshot",
-         "--fault", "progress_any_limit", "--report-dir", str(tmp_path),
-         "-k", "initial_version or out_of_range_limit"],
-        capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr
-    doc = json.loads((tmp_path / "conformance.json").read_text())
+    doc, _ = _run_with_faults("snake_case_snapshot", "progress_any_limit",
+                              select="initial_version or out_of_range_limit", out=tmp_path)
     assert doc["brokenRequirements"] == [] and doc["counts"]["failed"] == 0
     assert {m["assumption"] for m in doc["assumptionMismatches"]} == {"ASM-08", "ASM-15"}
     assert doc["counts"]["mismatch"] == 4  # one version test, three limits
-
 
 
 def test_a_resource_shape_differing_from_the_guess_is_a_mismatch_unless_a_source_rule_breaks(
@@ -260,25 +262,17 @@ def test_a_resource_shape_differing_from_the_guess_is_a_mismatch_unless_a_source
     that reads a widget ends in an ASM-06 mismatch, none in a broken requirement. With
     WID-04's optional fields dropped as well, the source statement's failure outranks the
     deferred shape mismatch."""
-    def run(*faults: str, select: str, out: Path) -> dict:
-        proc = subprocess.run(
-            [sys.executable, "-m", "ihub_conformance.cli", "run",
-             *(arg for fault in faults for arg in ("--fault", fault)),
-             "--report-dir", str(out), "-k", select],
-            capture_output=True, text=True, timeout=300, check=False)
-        assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr
-        return json.loads((out / "conformance.json").read_text())
-
-    doc = run("widget_without_updated_at", select="test_widgets", out=tmp_path / "shape")
+    doc, _ = _run_with_faults("widget_without_updated_at", select="test_widgets",
+                              out=tmp_path / "shape")
     assert doc["brokenRequirements"] == [] and doc["counts"]["failed"] == 0
     assert {m["assumption"] for m in doc["assumptionMismatches"]} == {"ASM-06"}
     assert doc["counts"]["mismatch"] >= 3
-    generated = run("widget_without_updated_at", select="test_operation_conforms",
-                    out=tmp_path / "schemathesis")  # Schemathesis's response check alike
+    generated, _ = _run_with_faults("widget_without_updated_at",  # Schemathesis's check too
+                                    select="test_operation_conforms", out=tmp_path / "st")
     assert generated["brokenRequirements"] == [] and generated["counts"]["failed"] == 0
     assert {m["assumption"] for m in generated["assumptionMismatches"]} == {"ASM-06"}
-    both = run("widget_without_updated_at", "drop_optional_widget_fields",
-               select="test_optional_fields_are_stored", out=tmp_path / "both")
+    both, _ = _run_with_faults("widget_without_updated_at", "drop_optional_widget_fields",
+                               select="test_optional_fields_are_stored", out=tmp_path / "both")
     assert both["brokenRequirements"] == ["WID-04"], both["brokenRequirements"]
 
 
