@@ -336,13 +336,11 @@ class _Hub:
         query = request.query_params
         limit = PROGRESS_DEFAULT_LIMIT
         raw = query.get("limit")
+        digits = raw is not None and raw.isascii() and raw.isdigit() and len(raw) <= 6
         if "progress_any_limit" in self.faults:  # no range: a bad limit means the default
-            raw = raw if raw and raw.isascii() and raw.isdigit() and len(raw) <= 6 else None
-        if raw is not None and "progress_any_limit" in self.faults:
-            limit = int(raw)
+            limit = int(raw) if digits else limit
         elif raw is not None:
-            if (not raw.isascii() or not raw.isdigit() or len(raw) > 6
-                    or not 1 <= int(raw) <= PROGRESS_MAX_LIMIT):
+            if not digits or not 1 <= int(raw) <= PROGRESS_MAX_LIMIT:
                 raise ApiError(400, f"limit must be an integer 1..{PROGRESS_MAX_LIMIT}", "limit")
             limit = int(raw)
         if "progress_ignores_limit" in self.faults:
